@@ -1,0 +1,5 @@
+"""Allow ``python -m tbtwatch``."""
+
+from tbtwatch.cli import main
+
+main()
