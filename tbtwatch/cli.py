@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -51,7 +51,8 @@ _state = State()
 @app.callback()
 def _main(
     home: Annotated[
-        Path | None, typer.Option("--home", help="home directory (default: $TBTWATCH_HOME or the user data dir)")
+        Path | None,
+        typer.Option("--home", help="home directory (default: $TBTWATCH_HOME or the user data dir)"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False,
 ) -> None:
@@ -107,7 +108,9 @@ def init() -> None:
             version = store.schema_version
         console.print(f"home:  {s.home}\nstore: {s.store_path} (schema {version})", highlight=False)
         if s.source is None:
-            console.print(f"settings: defaults (create {s.home / 'tbtwatch.toml'} to change them)", highlight=False)
+            console.print(
+                f"settings: defaults (create {s.home / 'tbtwatch.toml'} to change them)", highlight=False
+            )
 
     run_guarded(body)
 
@@ -127,8 +130,12 @@ def import_eping(
             show = not as_json and sys.stderr.isatty()
             with (
                 Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err_console, disable=not show,
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=err_console,
+                    disable=not show,
                 ) as progress,
                 Ingestor(store, source=source, stages=default_stages(s), keep_ids=False) as ing,
             ):
@@ -160,10 +167,8 @@ def show(
         with open_store() as store:
             key = notice_id.strip()
             if not key.startswith(("news:", "nosymbol:")):
-                try:
+                with suppress(TbtwatchError):
                     key = symbols.normalise(key)
-                except TbtwatchError:
-                    pass
             notice = store.get(key)
             if notice is None:
                 raise TbtwatchError(f"no notice {notice_id!r} in {store.path}")
@@ -209,22 +214,29 @@ def _print_notice(data: dict[str, Any]) -> None:
         console.print(f"\n[bold]描述 description[/]\n{n['description']}", highlight=False)
     labels = data.get("labels")
     if labels:
-        console.print(f"\n[bold]风险 risk[/]: {labels['risk']} ({'; '.join(labels['risk_reasons'])})", highlight=False)
+        console.print(
+            f"\n[bold]风险 risk[/]: {labels['risk']} ({'; '.join(labels['risk_reasons'])})", highlight=False
+        )
         for c in labels["clusters"]:
-            console.print(f"  {c['cluster_id']}  {c['score']:.2f}  {', '.join(c['reasons'])}", highlight=False)
+            console.print(
+                f"  {c['cluster_id']}  {c['score']:.2f}  {', '.join(c['reasons'])}", highlight=False
+            )
     family = data["family"]
     if len(family) > 1:
         console.print("\n[bold]措施历程 life of the measure[/]")
         for f in family:
             mark = "→" if f["id"] == n["id"] else " "
-            console.print(f" {mark} {f['distributed_on'] or '----------'}  {f['id']}  ({f['doc_type']})", highlight=False)
+            console.print(
+                f" {mark} {f['distributed_on'] or '----------'}  {f['id']}  ({f['doc_type']})",
+                highlight=False,
+            )
 
 
 def _deadline(value: str | None) -> str:
     if not value:
         return "-"
     days = (date.fromisoformat(value) - date.today()).days
-    return f"{value} ({'剩余 %d 天' % days if days >= 0 else '已截止 closed'})"
+    return f"{value} ({f'剩余 {days} 天' if days >= 0 else '已截止 closed'})"
 
 
 @app.command()
@@ -240,7 +252,11 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
         emit_json(data)
         return
     console.print(f"notices: {data['notices']}   quarantined: {data['quarantined']}   runs: {data['runs']}")
-    for title, key, limit in (("kind", "by_kind", 10), ("member", "by_member", 15), ("month", "by_month", 24)):
+    for title, key, limit in (
+        ("kind", "by_kind", 10),
+        ("member", "by_member", 15),
+        ("month", "by_month", 24),
+    ):
         table = Table(title=title)
         table.add_column(title)
         table.add_column("count", justify="right")

@@ -22,12 +22,14 @@ from pydantic import ValidationError as PydanticValidationError
 from tbtwatch import members, normalise, symbols
 from tbtwatch.errors import SymbolError, ValidationError
 from tbtwatch.ingest import Item, Rejected
-from tbtwatch.models import Notice, synthetic_id
+from tbtwatch.models import DocType, Kind, Notice, synthetic_id
 
 EPING_VIEW_URL = "https://eping.wto.org/en/Search?viewData={symbol}"
 
 
-def build_notices(record: Mapping[str, Any], *, source: str, fetched_at: datetime | None = None) -> list[Item]:
+def build_notices(
+    record: Mapping[str, Any], *, source: str, fetched_at: datetime | None = None
+) -> list[Item]:
     """Notices for one record, or a single Rejected with the reason (the record is kept as raw)."""
     try:
         return list(_build(record, source, fetched_at or datetime.now(UTC)))
@@ -47,10 +49,10 @@ def _build(record: Mapping[str, Any], source: str, fetched_at: datetime) -> list
         raise ValidationError(
             f"unknown notifying member {member_text!r} (add it to tbtwatch/data/wto_members.csv if it is a WTO member)"
         )
-    symbol_url, symbol_text = normalise.hyperlink(record.get("symbol"))
+    _url, symbol_text = normalise.hyperlink(record.get("symbol"))
     syms = symbols.split_symbols(symbol_text) if symbol_text else []
     distributed_on = normalise.parse_date(record.get("distributed_on"), "distribution date")
-    fields = {
+    fields: dict[str, Any] = {
         "description": normalise.clean_text(record.get("description")),
         "products": normalise.clean_text(record.get("products")),
         "hs_codes": _codes(record, "hs_codes", "hs", normalise.split_hs),
@@ -62,17 +64,24 @@ def _build(record: Mapping[str, Any], source: str, fetched_at: datetime) -> list
         "distributed_on": distributed_on,
         "comment_deadline": normalise.parse_date(record.get("comment_deadline"), "final date for comments"),
         "adoption_on": normalise.parse_date(record.get("adoption_on"), "proposed adoption date"),
-        "entry_into_force_on": normalise.parse_date(record.get("entry_into_force_on"), "proposed entry into force"),
+        "entry_into_force_on": normalise.parse_date(
+            record.get("entry_into_force_on"), "proposed entry into force"
+        ),
         "documents": _documents(record.get("documents")),
-        "language": str(record.get("language") or normalise.guess_language(f"{title} {record.get('description') or ''}")),
+        "language": str(
+            record.get("language") or normalise.guess_language(f"{title} {record.get('description') or ''}")
+        ),
         "source": source,
         "fetched_at": fetched_at,
     }
     type_doc = normalise.doc_type_from_notification_type(fields["notification_type"])
     if not syms:
         kind = normalise.kind_from_text(
-            str(record.get("area") or ""), " ".join(fields["objectives"]), fields["notification_type"],
-            " ".join(fields["documents"]), str(record.get("url") or ""),
+            str(record.get("area") or ""),
+            " ".join(fields["objectives"]),
+            fields["notification_type"],
+            " ".join(fields["documents"]),
+            str(record.get("url") or ""),
         )
         if kind is None:
             raise ValidationError("no document symbol, and TBT or SPS cannot be told from objectives or type")
@@ -81,8 +90,15 @@ def _build(record: Mapping[str, Any], source: str, fetched_at: datetime) -> list
         nid = synthetic_id(kind, member, distributed_on, title)
         return [
             Notice(
-                id=nid, base_id=nid, kind=kind, doc_type=type_doc or "regular", member=member, title=title,
-                url=str(record.get("url") or ""), synthetic_id=True, **fields,
+                id=nid,
+                base_id=nid,
+                kind=Kind(kind),
+                doc_type=DocType(type_doc or "regular"),
+                member=member,
+                title=title,
+                url=str(record.get("url") or ""),
+                synthetic_id=True,
+                **fields,
             )
         ]
     own = [s for s in syms if member and s.member == member]
@@ -96,8 +112,15 @@ def _build(record: Mapping[str, Any], source: str, fetched_at: datetime) -> list
         url = str(record.get("url") or "") or EPING_VIEW_URL.format(symbol=sym)
         out.append(
             Notice(
-                id=str(sym), base_id=sym.base_id, kind=sym.kind, doc_type=doc_type,
-                member=sym.member or member, title=title, url=url, joint_ids=joint, **fields,
+                id=str(sym),
+                base_id=sym.base_id,
+                kind=Kind(sym.kind),
+                doc_type=DocType(doc_type),
+                member=sym.member or member,
+                title=title,
+                url=url,
+                joint_ids=joint,
+                **fields,
             )
         )
     return out

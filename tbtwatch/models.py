@@ -56,7 +56,9 @@ def news_id(canonical_url: str) -> str:
 
 def synthetic_id(kind: str, member: str | None, distributed_on: date | None, title: str) -> str:
     """Stable id for a notification row that has no document symbol (marked ``synthetic_id=True``)."""
-    key = "\x1f".join([kind, member or "", distributed_on.isoformat() if distributed_on else "", title.strip()])
+    key = "\x1f".join(
+        [kind, member or "", distributed_on.isoformat() if distributed_on else "", title.strip()]
+    )
     return f"nosymbol:{kind}:" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
@@ -126,7 +128,9 @@ class Notice(BaseModel):
             if str(sym) != self.id:
                 raise ValueError(f"id {self.id!r} is not normalised (expected {sym})")
             if sym.kind != self.kind.value:
-                raise ValueError(f"id {self.id!r} is a {sym.kind.upper()} symbol but kind is {self.kind.value}")
+                raise ValueError(
+                    f"id {self.id!r} is a {sym.kind.upper()} symbol but kind is {self.kind.value}"
+                )
             if self.base_id != sym.base_id:
                 raise ValueError(f"base_id {self.base_id!r} does not match id (expected {sym.base_id})")
         if self.comment_deadline and self.distributed_on and self.comment_deadline < self.distributed_on:

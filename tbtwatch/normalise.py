@@ -17,15 +17,40 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _NO_DATE = frozenset(
-    {"", "-", "--", "n/a", "na", "none", "not stated", "not applicable", "not known", "to be determined", "tbd",
-     "unknown", "null", "nil"}
+    {
+        "",
+        "-",
+        "--",
+        "n/a",
+        "na",
+        "none",
+        "not stated",
+        "not applicable",
+        "not known",
+        "to be determined",
+        "tbd",
+        "unknown",
+        "null",
+        "nil",
+    }
 )
 _MONTHS = {
     m: i
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-         ("nov", "november"), ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for m in names

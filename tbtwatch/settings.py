@@ -49,7 +49,9 @@ class GeneralSettings(_Section):
 
     timezone: str = Field("Asia/Shanghai", description="zone for schedules and displayed times")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="logging level")
-    config_dir: str = Field("", description="folder with sources.yaml and clusters.yaml (default: bundled config/)")
+    config_dir: str = Field(
+        "", description="folder with sources.yaml and clusters.yaml (default: bundled config/)"
+    )
 
 
 class CrawlSettings(_Section):
@@ -70,8 +72,12 @@ class ClassifierSettings(_Section):
 
     min_score: float = Field(0.35, ge=0, le=1, description="lowest cluster score kept as a label")
     model_min_score: float = Field(0.5, ge=0, le=1, description="lowest model probability used as evidence")
-    high_risk: float = Field(0.7, ge=0, le=1, description="risk score at or above which a notice is high risk")
-    medium_risk: float = Field(0.4, ge=0, le=1, description="risk score at or above which a notice is medium risk")
+    high_risk: float = Field(
+        0.7, ge=0, le=1, description="risk score at or above which a notice is high risk"
+    )
+    medium_risk: float = Field(
+        0.4, ge=0, le=1, description="risk score at or above which a notice is medium risk"
+    )
 
 
 class IndexSettings(_Section):
@@ -92,7 +98,9 @@ class AlertsSettings(_Section):
     base_url: str = Field("http://127.0.0.1:8000", description="public URL of the web app, used in links")
     from_address: str = Field("tbtwatch@localhost", description="From: address of digests")
     operator_email: str = Field("", description="where source-health alarms go")
-    reminder_days: list[int] = Field(default_factory=lambda: [7], description="days before a comment deadline")
+    reminder_days: list[int] = Field(
+        default_factory=lambda: [7], description="days before a comment deadline"
+    )
 
 
 class SmtpSettings(_Section):
@@ -197,7 +205,9 @@ def default_home() -> Path:
 def load_settings(home: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read and validate settings; raise :class:`ConfigError` naming the file, the key and the fix."""
     env = dict(os.environ if environ is None else environ)
-    home = Path(home) if home else (Path(env["TBTWATCH_HOME"]) if env.get("TBTWATCH_HOME") else default_home())
+    home = (
+        Path(home) if home else (Path(env["TBTWATCH_HOME"]) if env.get("TBTWATCH_HOME") else default_home())
+    )
     path = home / SETTINGS_FILE
     raw: dict[str, Any] = {}
     source: Path | None = None
@@ -268,7 +278,9 @@ def _coerce_env(value: str, annotation: Any, var: str) -> Any:
         if annotation == list[int]:
             return [int(v) for v in value.split(",") if v.strip()]
     except ValueError as exc:
-        raise ConfigError(f"environment: {var}={value!r} is not valid ({exc}). Fix: give a {annotation}.") from exc
+        raise ConfigError(
+            f"environment: {var}={value!r} is not valid ({exc}). Fix: give a {annotation}."
+        ) from exc
     return value
 
 

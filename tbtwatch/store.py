@@ -321,8 +321,13 @@ class Store:
                 " ON CONFLICT(notice_id) DO UPDATE SET grade=excluded.grade, reasons=excluded.reasons,"
                 " model_version=excluded.model_version, labelled_at=excluded.labelled_at",
                 [
-                    (lab.notice_id, lab.risk.value, json.dumps(lab.risk_reasons, ensure_ascii=False),
-                     lab.model_version, now)
+                    (
+                        lab.notice_id,
+                        lab.risk.value,
+                        json.dumps(lab.risk_reasons, ensure_ascii=False),
+                        lab.model_version,
+                        now,
+                    )
                     for lab in items
                 ],
             )
@@ -337,7 +342,8 @@ class Store:
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(
-                f"SELECT notice_id, grade, reasons, model_version FROM risk WHERE notice_id IN ({marks})", chunk
+                f"SELECT notice_id, grade, reasons, model_version FROM risk WHERE notice_id IN ({marks})",
+                chunk,
             ):
                 out[row[0]] = Labels(
                     notice_id=row[0], risk=Risk(row[1]), risk_reasons=json.loads(row[2]), model_version=row[3]
@@ -356,7 +362,9 @@ class Store:
         """Keep an item that failed validation, with its reason; return its quarantine id."""
         return self.quarantine_many(source, [(reason, raw)], run_id)[0]
 
-    def quarantine_many(self, source: str, items: Sequence[tuple[str, Any]], run_id: int | None = None) -> list[int]:
+    def quarantine_many(
+        self, source: str, items: Sequence[tuple[str, Any]], run_id: int | None = None
+    ) -> list[int]:
         """Quarantine several (reason, raw item) pairs in one transaction."""
         now = _now()
         ids: list[int] = []
@@ -382,14 +390,18 @@ class Store:
     def quarantine_count(self, source: str | None = None) -> int:
         """Number of quarantine records (of one source)."""
         if source:
-            return int(self.conn.execute("SELECT count(*) FROM quarantine WHERE source=?", (source,)).fetchone()[0])
+            return int(
+                self.conn.execute("SELECT count(*) FROM quarantine WHERE source=?", (source,)).fetchone()[0]
+            )
         return int(self.conn.execute("SELECT count(*) FROM quarantine").fetchone()[0])
 
     # -- source runs and state ------------------------------------------------------------------
     def start_run(self, source: str) -> int:
         """Record the start of a source run; return its id."""
         with self.transaction():
-            cur = self.conn.execute("INSERT INTO source_runs (source, started_at) VALUES (?, ?)", (source, _now()))
+            cur = self.conn.execute(
+                "INSERT INTO source_runs (source, started_at) VALUES (?, ?)", (source, _now())
+            )
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, *, status: str, message: str = "", **counts: int) -> None:
@@ -459,7 +471,10 @@ class Store:
         c = self.conn
         return {
             "notices": self.count(),
-            "by_kind": {r[0]: r[1] for r in c.execute("SELECT kind, count(*) FROM notices GROUP BY kind ORDER BY kind")},
+            "by_kind": {
+                r[0]: r[1]
+                for r in c.execute("SELECT kind, count(*) FROM notices GROUP BY kind ORDER BY kind")
+            },
             "by_member": {
                 r[0]: r[1]
                 for r in c.execute(
