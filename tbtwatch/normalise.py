@@ -180,14 +180,16 @@ def hyperlink(value: object) -> tuple[str, str]:
 
 
 def kind_from_text(*values: str) -> str | None:
-    """``tbt`` or ``sps`` from objectives, notification type or a link (``(TBT)``, ``G/SPS/``), else None."""
-    joined = " ".join(v for v in values if v).upper()
-    tbt = "(TBT)" in joined or "/TBT" in joined or "TBTN" in joined
-    sps = "(SPS)" in joined or "/SPS" in joined
-    if tbt and not sps:
-        return "tbt"
-    if sps and not tbt:
-        return "sps"
+    """``tbt`` or ``sps`` from the first value that tells (``(TBT)``, ``G/SPS/``, ``TBTN``), else None.
+
+    Pass the most authoritative evidence first (area, objectives, notification type, then links).
+    """
+    for value in values:
+        text = (value or "").upper()
+        tbt = text.strip() == "TBT" or "(TBT)" in text or "/TBT" in text or "TBTN" in text
+        sps = text.strip() == "SPS" or "(SPS)" in text or "/SPS" in text
+        if tbt != sps:
+            return "tbt" if tbt else "sps"
     return None
 
 
@@ -218,7 +220,7 @@ _WORD = re.compile(r"[a-zà-ÿ]+")
 
 def guess_language(text: str, default: str = "en") -> str:
     """``zh``, ``en``, ``fr`` or ``es`` from character script and stop words (cheap, for routing only)."""
-    sample = text[:3000]
+    sample = text[:600]
     if len(_CJK.findall(sample)) >= max(2, len(sample) // 10):
         return "zh"
     words = _WORD.findall(sample.lower())

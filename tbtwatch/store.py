@@ -372,7 +372,7 @@ class Store:
             for reason, raw in items:
                 cur = self.conn.execute(
                     "INSERT INTO quarantine (source, run_id, reason, raw, created_at) VALUES (?,?,?,?,?)",
-                    (source, run_id, reason, json.dumps(raw, ensure_ascii=False, default=str), now),
+                    (source, run_id, reason, json.dumps(raw, default=str), now),
                 )
                 ids.append(int(cur.lastrowid or 0))
         return ids
