@@ -1,0 +1,1 @@
+"""tbtwatch alerts package (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""tbtwatch classifier package (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""tbtwatch crawlers package (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""tbtwatch index package (see DESIGN.md)."""
