@@ -2,4 +2,6 @@
 
 from tbtwatch.cli import main
 
-main()
+# The guard matters: the parallel workbook reader starts a "spawn" child, which imports __main__ again.
+if __name__ == "__main__":
+    main()

@@ -170,3 +170,21 @@ def test_cli_import_json_twice_and_failures(home: Path, tmp_path: Path) -> None:
         tbtwatch_cmd("show", "G/TBT/N/CHN/99999"), env=env, capture_output=True, text=True
     )
     assert missing.returncode == 1 and "no notice" in missing.stderr
+
+
+def test_parallel_reader_gives_the_same_items(tmp_path: Path) -> None:
+    with open_workbook(REAL) as wb:
+        inline = [i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=False)]
+    with open_workbook(REAL) as wb:
+        child = [i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=True)]
+    strip = [{k: v for k, v in d.items() if k != "fetched_at"} for d in inline]
+    assert strip == [{k: v for k, v in d.items() if k != "fetched_at"} for d in child]
+
+
+def test_parallel_reader_reports_a_file_that_breaks_mid_read(tmp_path: Path) -> None:
+    path = tmp_path / "vanishing.xlsx"
+    path.write_bytes(REAL.read_bytes())
+    with open_workbook(path) as wb:
+        path.write_bytes(b"gone")  # the child opens the file anew and finds garbage
+        with pytest.raises(ImportFileError, match="cannot read rows"):
+            list(wb.items(source="t", parallel=True))
