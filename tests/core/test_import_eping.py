@@ -174,9 +174,13 @@ def test_cli_import_json_twice_and_failures(home: Path, tmp_path: Path) -> None:
 
 def test_parallel_reader_gives_the_same_items(tmp_path: Path) -> None:
     with open_workbook(REAL) as wb:
-        inline = [i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=False)]
+        inline = [
+            i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=False)
+        ]
     with open_workbook(REAL) as wb:
-        child = [i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=True)]
+        child = [
+            i.model_dump() if not isinstance(i, Rejected) else i for i in wb.items(source="t", parallel=True)
+        ]
     strip = [{k: v for k, v in d.items() if k != "fetched_at"} for d in inline]
     assert strip == [{k: v for k, v in d.items() if k != "fetched_at"} for d in child]
 
