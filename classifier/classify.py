@@ -39,6 +39,7 @@ class CombineWeights:
     hs_decides: float = 0.85
     hs_miss_factor: float = 0.55
     max_clusters: int = 6
+    relative_min: float = 0.6
 
 
 class Classifier:
@@ -96,7 +97,7 @@ class Classifier:
         s, cw = self.settings, self.combine
         evidence = self.rules.evidence(doc)
         hs_top = max((ev.hs for ev in evidence.values()), default=0.0)
-        specific = [c for c in doc.hs_codes if len(c) >= 4]
+        specific = [c for c in doc.codes()[0] if len(c) >= 4]
         hs_miss = bool(specific) and hs_top == 0.0
         model_weight = cw.model_weight_with_hs if hs_top >= cw.hs_decides else cw.model_weight
         out: dict[str, tuple[float, list[str]]] = {}
@@ -117,8 +118,12 @@ class Classifier:
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored = self.scores(doc, model_row)
+        top = max((sc for sc, _ in scored.values()), default=0.0)
+        # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
+        # air-conditioner rule): keep it only when it is within relative_min of the best.
+        floor = max(self.settings.min_score, self.combine.relative_min * top)
         kept = sorted(
-            ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= self.settings.min_score),
+            ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= floor),
             key=lambda t: (-t[1], t[0]),
         )[: self.combine.max_clusters]
         clusters = [ClusterLabel(cluster_id=cid, score=round(min(sc, 1.0), 4), reasons=rs) for cid, sc, rs in kept]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from classifier.text import codes_in_text
 from tbtwatch.models import Notice
 
 
@@ -27,6 +28,8 @@ class Doc:
     comment_deadline: date | None = None
     title_zh: str = ""
     products_zh: str = ""
+    #: look for "(HS code(s): 8703)" in the products text when the code lists are empty
+    codes_from_text: bool = True
 
     @classmethod
     def from_notice(cls, n: Notice) -> Doc:
@@ -51,7 +54,16 @@ class Doc:
 
     def text_only(self) -> Doc:
         """A copy without HS and ICS codes (what ``--text-only`` evaluates)."""
-        return replace(self, hs_codes=[], ics_codes=[])
+        return replace(self, hs_codes=[], ics_codes=[], codes_from_text=False)
+
+    def codes(self) -> tuple[list[str], list[str]]:
+        """HS and ICS codes: the lists, or those written into the products text when the lists are empty."""
+        hs, ics = self.hs_codes, self.ics_codes
+        if self.codes_from_text and not (hs and ics):
+            text_hs, text_ics = codes_in_text(self.products)
+            hs = hs or text_hs
+            ics = ics or text_ics
+        return hs, ics
 
     def model_text(self) -> str:
         """All text fields in one string, for the model."""

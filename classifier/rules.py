@@ -22,6 +22,7 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -38,9 +39,14 @@ class RuleWeights:
     hs_shadow: float = 0.6
     hs_broad_chapter: float = 0.12
     hs_broad_heading: float = 0.45
-    ics_exact: float = 0.55
-    ics_narrower: float = 0.5
+    ics_exact: float = 0.4
+    ics_narrower: float = 0.38
     ics_broader: float = 0.15
+    kw_attribute: float = 0.45
+    kw_derived: float = 0.9
+    hs_horizontal_chapters: int = 4
+    hs_horizontal: float = 0.5
+    sps_non_food: float = 0.5
     kw_single: float = 0.5
     kw_phrase: float = 0.62
     kw_phrase_step: float = 0.06
@@ -72,6 +78,7 @@ class _Entry:
     display: str
     negative: bool
     weight: float
+    product: bool
 
 
 @dataclass(slots=True)
@@ -85,65 +92,88 @@ class _Hit:
 class KeywordIndex:
     """All keywords and negatives of a taxonomy, indexed for one pass over tokens and CJK runs."""
 
-    def __init__(self, taxonomy: Taxonomy, weights: RuleWeights) -> None:
+    def __init__(self, taxonomy: Taxonomy, weights: RuleWeights, hs: dict[str, str] | None = None) -> None:
         self.weights = weights
-        en: dict[tuple[str, ...], list[tuple[str, str, bool]]] = defaultdict(list)
-        zh: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
+        hs = hs or {}
+        en: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
+        zh: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.vocab_en: dict[str, set[str]] = {}
+        self.vocab_zh: dict[str, str] = {}
         for c in taxonomy.clusters:
+            descs = [hs[p] for p in c.hs_prefixes if p in hs and len(p) >= 4]
+            self.vocab_en[c.id] = {
+                t for text in (c.name_en, *c.products_en, *descs) for t in tokens(text) if t not in _GENERIC
+            }
+            self.vocab_zh[c.id] = c.name_zh.replace("产业集群", "") + "|" + "|".join(c.products_zh)
             for kw in c.keywords_en:
-                self._add(en, zh, kw, c.id, False)
+                self._add(en, zh, kw, c.id, "keyword")
             for kw in c.keywords_zh:
-                self._add(en, zh, kw, c.id, False)
+                self._add(en, zh, kw, c.id, "keyword")
+            for phrase in _product_phrases(c.products_en, c.products_zh):
+                self._add(en, zh, phrase, c.id, "derived")
             for kw in c.negative_keywords:
-                self._add(en, zh, kw, c.id, True)
+                self._add(en, zh, kw, c.id, "negative")
         self.en: dict[tuple[str, ...], list[_Entry]] = {}
         self.zh: dict[str, list[_Entry]] = {}
         for key, items in en.items():
-            self.en[key] = self._entries(items, self._en_weight(len(key)))
-        for key, items in zh.items():
-            self.zh[key] = self._entries(items, self._zh_weight(len(key)))
+            self.en[key] = self._entries(items, self._en_weight(len(key)), key)
+        for zkey, zitems in zh.items():
+            self.zh[zkey] = self._entries(zitems, self._zh_weight(len(zkey)), zkey)
         self.en_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for key in self.en:
             self.en_first[key[0]].append(key)
         for keys in self.en_first.values():
             keys.sort(key=len, reverse=True)
         self.zh_first: dict[str, list[str]] = defaultdict(list)
-        for key in self.zh:
-            self.zh_first[key[0]].append(key)
+        for zkey in self.zh:
+            self.zh_first[zkey[0]].append(zkey)
         for zkeys in self.zh_first.values():
             zkeys.sort(key=len, reverse=True)
 
+    def is_product(self, cid: str, key: tuple[str, ...] | str) -> bool:
+        """True when a keyword names the cluster's products (shares a word with its name, products or HS
+        descriptions); otherwise it names a hazard or a rule ("phthalates", "certification"), weaker alone."""
+        if isinstance(key, tuple):
+            return any(t in self.vocab_en[cid] for t in key if t not in _GENERIC)
+        vocab = self.vocab_zh[cid]
+        return any(key[i : i + 2] in vocab and key[i : i + 2] not in _GENERIC_ZH for i in range(len(key) - 1)) or (
+            len(key) == 1 and key in vocab
+        )
+
     @staticmethod
     def _add(
-        en: dict[tuple[str, ...], list[tuple[str, str, bool]]],
-        zh: dict[str, list[tuple[str, str, bool]]],
+        en: dict[tuple[str, ...], list[tuple[str, str, str]]],
+        zh: dict[str, list[tuple[str, str, str]]],
         kw: str,
         cid: str,
-        negative: bool,
+        role: str,
     ) -> None:
         # A keyword with CJK is matched as a substring; its Latin parts ("pH值", "CE标志") stay in it.
         if has_cjk(kw):
             for part in kw.split():
                 if has_cjk(part):
-                    zh[fold(part)].append((cid, kw, negative))
+                    zh[fold(part)].append((cid, kw, role))
             return
         toks = tuple(tokens(kw))
-        if toks:
-            en[toks].append((cid, kw, negative))
+        if toks and not (len(toks) == 1 and (toks[0] in _GENERIC or len(toks[0]) < 3) and role == "derived"):
+            en[toks].append((cid, kw, role))
 
-    @staticmethod
-    def _entries(items: list[tuple[str, str, bool]], base: float) -> list[_Entry]:
-        positive = {cid for cid, _, neg in items if not neg}
+    def _entries(self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str) -> list[_Entry]:
+        positive = {cid for cid, _, role in items if role != "negative"}
         # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them.
-        weight = base / math.sqrt(max(1, len(positive)))
-        seen: set[tuple[str, bool]] = set()
-        out = []
-        for cid, display, neg in items:
-            if (cid, neg) in seen:
-                continue
-            seen.add((cid, neg))
-            out.append(_Entry(cid, display, neg, weight))
-        return out
+        shared = base / math.sqrt(max(1, len(positive)))
+        w = self.weights
+        seen: dict[tuple[str, bool], _Entry] = {}
+        for cid, display, role in items:
+            negative = role == "negative"
+            # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name a product.
+            vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
+            product = not negative and not vague and (role == "derived" or self.is_product(cid, key))
+            weight = shared * (1.0 if product else w.kw_attribute) * (w.kw_derived if role == "derived" else 1.0)
+            prev = seen.get((cid, negative))
+            if prev is None or weight > prev.weight:
+                seen[(cid, negative)] = _Entry(cid, display, negative, weight, product)
+        return list(seen.values())
 
     def _en_weight(self, n: int) -> float:
         w = self.weights
@@ -201,6 +231,33 @@ class KeywordIndex:
         return kept
 
 
+_SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
+_GENERIC = frozenset(
+    "parts part component accessory system product good article powder material equipment unit device set item "
+    "module other sundry supply and or of for the with in incl etc not whether thereof than kind type similar "
+    "use used n.e.c nes excluding including made their such".split()
+)
+_GENERIC_ZH = frozenset({"产品", "制品", "用品", "材料", "设备", "产业", "集群", "配件", "部件", "其他"})
+_SPLIT_EN = re.compile(r"[;,&/()]|\band\b|\bincl\b\.?|\be\.g\.")
+_SPLIT_ZH = re.compile(r"[、，；/（）()及和与,;]")
+
+
+def _product_phrases(products_en: tuple[str, ...], products_zh: tuple[str, ...]) -> list[str]:
+    """Short product names from the cluster's product lists ("wooden toys & puzzles" -> wooden toys, puzzles)."""
+    out: list[str] = []
+    for text in products_en:
+        for piece in _SPLIT_EN.split(text):
+            words = piece.strip(" .-").split()
+            if 1 <= len(words) <= 3:
+                out.append(" ".join(words))
+    for text in products_zh:
+        for piece in _SPLIT_ZH.split(text):
+            piece = piece.strip()
+            if 2 <= len(piece) <= 8:
+                out.append(piece)
+    return list(dict.fromkeys(out))
+
+
 def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
     """Longest match wins: drop hits strictly inside a longer hit."""
     if len(hits) < 2:
@@ -220,10 +277,16 @@ def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
 class RuleMatcher:
     """HS, ICS and keyword evidence for every cluster of a taxonomy."""
 
-    def __init__(self, taxonomy: Taxonomy, weights: RuleWeights | None = None) -> None:
+    def __init__(
+        self, taxonomy: Taxonomy, weights: RuleWeights | None = None, hs_descriptions: dict[str, str] | None = None
+    ) -> None:
+        from classifier.weak import read_hs_descriptions
+
         self.taxonomy = taxonomy
         self.weights = weights or RuleWeights()
-        self.index = KeywordIndex(taxonomy, self.weights)
+        hs = read_hs_descriptions() if hs_descriptions is None else hs_descriptions
+        self.index = KeywordIndex(taxonomy, self.weights, hs)
+        self._sector = {c.id: c.sector for c in taxonomy.clusters}
         self._hs: dict[str, list[str]] = defaultdict(list)
         self._hs_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self._ics: dict[str, list[str]] = defaultdict(list)
@@ -241,10 +304,17 @@ class RuleMatcher:
         self._hs_len = dict(self.weights.hs_by_length)
 
     # -- HS -----------------------------------------------------------------------------------
-    def hs(self, codes: list[str]) -> dict[str, tuple[float, str]]:
-        """Best HS evidence per cluster: (score, reason)."""
+    def hs(self, codes: list[str], kind: str = "tbt") -> dict[str, tuple[float, str]]:
+        """Best HS evidence per cluster: (score, reason).
+
+        A notice listing codes from many chapters is horizontal (all animal products, all packaging): each
+        code says less, so its evidence is damped by ``hs_horizontal``. An SPS notice concerns food, animal
+        and plant health: its codes for manufactured goods (fur skins, plastic packaging) are damped too.
+        """
         w = self.weights
         best: dict[str, tuple[float, str]] = {}
+        chapters = {c[:2] for c in codes}
+        damp = w.hs_horizontal if len(chapters) >= w.hs_horizontal_chapters else 1.0
         for code in codes:
             matches: list[tuple[int, str, str]] = []
             for n in range(2, len(code) + 1, 2):
@@ -254,12 +324,14 @@ class RuleMatcher:
             if matches:
                 top = max(n for n, _, _ in matches)
                 for n, cid, prefix in matches:
-                    score = self._hs_score(n)
+                    score = self._hs_score(n) * damp
                     if n < top:
                         score *= w.hs_shadow
+                    if kind == "sps" and self._sector[cid] not in _SPS_SECTORS:
+                        score *= w.sps_non_food
                     _keep(best, cid, score, f"hs:{prefix}")
             else:
-                broad = w.hs_broad_chapter if len(code) <= 2 else w.hs_broad_heading
+                broad = (w.hs_broad_chapter if len(code) <= 2 else w.hs_broad_heading) * damp
                 for cid, _prefix in self._hs_reverse.get(code, ()):
                     _keep(best, cid, broad, f"hs:{code}")
         return best
@@ -322,11 +394,12 @@ class RuleMatcher:
     def evidence(self, doc: Doc) -> dict[str, Evidence]:
         """HS, ICS and keyword evidence for every cluster with any."""
         out: dict[str, Evidence] = defaultdict(Evidence)
-        for cid, (score, reason) in self.hs(doc.hs_codes).items():
+        hs_codes, ics_codes = doc.codes()
+        for cid, (score, reason) in self.hs(hs_codes, doc.kind).items():
             ev = out[cid]
             ev.hs = score
             ev.reasons.append(reason)
-        for cid, (score, reason) in self.ics(doc.ics_codes).items():
+        for cid, (score, reason) in self.ics(ics_codes).items():
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)

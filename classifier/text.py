@@ -67,7 +67,22 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Stemmed Latin-script tokens of ``text`` (CJK characters are skipped: they are matched as substrings)."""
-    return [stem(t) for t in _TOKEN.findall(fold(text))]
+    # "men's" -> men (the possessive s is not a word)
+    return [stem(t) for t in _TOKEN.findall(fold(text)) if t != "s"]
+
+
+_HS_IN_TEXT = re.compile(r"\bHS\s*(?:codes?\s*(?:\(s\))?)?\s*:?\s*(\d{2,10}(?:\s*[;,]\s*\d{2,10})*)", re.I)
+_ICS_IN_TEXT = re.compile(
+    r"\bICS\s*(?:codes?\s*(?:\(s\))?)?\s*:?\s*(\d{2}(?:\.\d{3}){0,2}(?:\.\d{2})?(?:\s*[;,]\s*\d{2}(?:\.\d{3})?(?:\.\d{2})?)*)",
+    re.I,
+)
+
+
+def codes_in_text(text: str) -> tuple[list[str], list[str]]:
+    """HS and ICS codes written into free text, e.g. ``(HS code(s): 8702; 8703)``, ``(ICS code(s): 43.040)``."""
+    hs = [c for m in _HS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1)) if len(c) % 2 == 0]
+    ics = [c for m in _ICS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1))]
+    return list(dict.fromkeys(hs)), list(dict.fromkeys(ics))
 
 
 def has_cjk(text: str) -> bool:
