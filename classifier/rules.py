@@ -5,7 +5,8 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
 
 * **HS**: a notice code that starts with a cluster prefix matches; a longer (more specific) prefix is
   stronger, and when one code matches prefixes of several clusters the most specific match wins (the
-  others are damped by ``hs_shadow``). A chapter-level prefix such as ``61`` is weaker than ``6110``.
+  others are damped by ``hs_shadow``). Specificity is the number of HS 2022 subheadings a prefix
+  covers, so ``9503`` and ``950300`` (the same single subheading) tie while ``850440`` beats ``8504``. A chapter-level prefix such as ``61`` is weaker than ``6110``.
   A notice code shorter than the prefix (``85`` against ``8516``) says only "somewhere in chapter 85":
   weak evidence (``hs_broad_chapter``, ``hs_broad_heading``).
 * **ICS**: equal codes, or a notice code inside a cluster code, match; a broader notice code is weak.
@@ -301,7 +302,14 @@ class RuleMatcher:
                 parts = code.split(".")
                 for n in range(1, len(parts)):
                     self._ics_reverse[".".join(parts[:n])].append((c.id, code))
-        self._hs_len = dict(self.weights.hs_by_length)
+        # How many HS 2022 subheadings a prefix covers: 9503 and 950300 cover the same one, so neither is
+        # "more specific"; 850440 (one subheading) is more specific than 8504 (eight).
+        subheadings = [code for code in hs if len(code) == 6]
+        self._coverage: dict[str, int] = {}
+        for c in taxonomy.clusters:
+            for p in c.hs_prefixes:
+                n = sum(1 for code in subheadings if code.startswith(p)) if len(p) < 6 else 1
+                self._coverage[p] = n or {2: 100, 4: 8}.get(len(p), 1)
 
     # -- HS -----------------------------------------------------------------------------------
     def hs(self, codes: list[str], kind: str = "tbt") -> dict[str, tuple[float, str]]:
@@ -313,8 +321,10 @@ class RuleMatcher:
         """
         w = self.weights
         best: dict[str, tuple[float, str]] = {}
-        chapters = {c[:2] for c in codes}
-        damp = w.hs_horizontal if len(chapters) >= w.hs_horizontal_chapters else 1.0
+        chapters = len({c[:2] for c in codes})
+        damp = 1.0
+        if chapters >= w.hs_horizontal_chapters:
+            damp = w.hs_horizontal * math.sqrt(w.hs_horizontal_chapters / chapters)
         for code in codes:
             matches: list[tuple[int, str, str]] = []
             for n in range(2, len(code) + 1, 2):
@@ -322,10 +332,10 @@ class RuleMatcher:
                 for cid in self._hs.get(prefix, ()):
                     matches.append((n, cid, prefix))
             if matches:
-                top = max(n for n, _, _ in matches)
+                narrowest = min(self._coverage.get(prefix, 1) for _, _, prefix in matches)
                 for n, cid, prefix in matches:
                     score = self._hs_score(n) * damp
-                    if n < top:
+                    if self._coverage.get(prefix, 1) > narrowest:
                         score *= w.hs_shadow
                     if kind == "sps" and self._sector[cid] not in _SPS_SECTORS:
                         score *= w.sps_non_food

@@ -42,12 +42,13 @@ _SPELLING = {
     "programme": "program",
 }
 _KEEP_S = ("ss", "us", "is", "ous", "ics", "sis")
+_INVARIANT = frozenset({"lens", "series", "species", "news", "means", "chassis", "gas", "canvas", "aids"})
 
 
 def stem(token: str) -> str:
     """Reduce an English token to a singular, American-spelling form (cheap rules, no dictionary)."""
     t = _SPELLING.get(token, token)
-    if len(t) > 3 and t.endswith("s") and not t.endswith(_KEEP_S):
+    if len(t) > 3 and t.endswith("s") and not t.endswith(_KEEP_S) and t not in _INVARIANT:
         if t.endswith("ies") and len(t) > 4:
             t = t[:-3] + "y"
         elif t.endswith(("ches", "shes", "xes", "zes", "sses")) or (t.endswith("oes") and len(t) > 5):

@@ -60,11 +60,11 @@ def build_training_set(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: f
     return ts
 
 
-def train(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: float = 0.1, c: float = 0.5) -> TextModel:
+def train(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: float = 0.1, alpha: float = 2e-5) -> TextModel:
     """Train on seeds plus weakly labelled notices; metrics on the held-out weak labels go in the metadata."""
     ts = build_training_set(taxonomy, notices, holdout=holdout)
     log.info("training on %d examples (%s)", len(ts.docs), ts.counts)
-    model = fit(ts.docs, ts.labels, taxonomy, c=c, extra_meta={"counts": ts.counts})
+    model = fit(ts.docs, ts.labels, taxonomy, alpha=alpha, extra_meta={"counts": ts.counts})
     metrics: dict[str, Any] = {"holdout_items": len(ts.holdout)}
     if ts.holdout:
         proba = model.predict_proba([d for d, _ in ts.holdout])
