@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Sequence
@@ -174,7 +175,8 @@ def load_model(models_dir: Path, taxonomy: Taxonomy) -> TextModel | None:
         return None
     try:
         payload = joblib.load(path)
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, ModuleNotFoundError) as exc:
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError, ImportError,
+            pickle.UnpicklingError) as exc:
         log.warning("model %s cannot be read (%s): classifying with rules only", path, exc)
         return None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

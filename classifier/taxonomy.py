@@ -201,6 +201,8 @@ def _string_list(value: Any, key: str, where: str) -> list[str]:
     return out
 
 
+# libyaml's safe loader when present: the taxonomy is read at every start and on every edit.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _cache: dict[Path, tuple[tuple[int, int], Taxonomy]] = {}
 _lock = threading.Lock()
 
@@ -218,7 +220,7 @@ def load_taxonomy(path: str | Path | None = None, settings: Settings | None = No
         if hit is not None and hit[0] == stamp:
             return hit[1]
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise TaxonomyError(f"{p}: not valid YAML ({exc}). Fix: correct the syntax.") from exc
     taxonomy = parse_taxonomy(data, str(p))
