@@ -95,19 +95,25 @@ def main() -> None:
         model = train(taxonomy, dev_docs, holdout=0.0)
         result["train_dev_seconds"] = round(time.perf_counter() - started, 2)
         model.save(Path(tmp))
-        model = load_model(Path(tmp), taxonomy)
-    assert model is not None
+        loaded = load_model(Path(tmp), taxonomy)  # what the service would load
+    if loaded is None:
+        raise SystemExit("the freshly trained model could not be loaded")
+    model = loaded
     result["model"] = {k: model.meta[k] for k in ("version", "examples", "features", "counts")}
-    clf = Classifier(taxonomy, risk, ClassifierSettings(), model)
+    clf = Classifier(taxonomy, risk, ClassifierSettings.model_validate({}), model)
 
     acc: dict[str, Any] = {}
     for split in ("test", "dev"):
         rows = select(eping, split)
         acc[f"eping_{split}_with_codes"] = brief(evaluate(clf, rows))
         acc[f"eping_{split}_text_only"] = brief(evaluate(clf, rows, text_only=True))
-        acc[f"eping_{split}_text_only_rules_only"] = brief(evaluate(clf, rows, text_only=True, use_model=False))
+        acc[f"eping_{split}_text_only_rules_only"] = brief(
+            evaluate(clf, rows, text_only=True, use_model=False)
+        )
         acc[f"news_{split}"] = brief(evaluate(clf, select(news, split), by_language=True))
-        acc[f"news_{split}_rules_only"] = brief(evaluate(clf, select(news, split), use_model=False, by_language=True))
+        acc[f"news_{split}_rules_only"] = brief(
+            evaluate(clf, select(news, split), use_model=False, by_language=True)
+        )
     # every text-only item of the test split together: ePing rows without their codes plus news
     both = [*select(eping, "test"), *select(news, "test")]
     acc["all_test_text_only"] = brief(evaluate(clf, both, text_only=True, by_language=False))
@@ -145,8 +151,16 @@ def main() -> None:
         "text_only_macro_f1": t["system"]["macro"]["f1"],
         "text_only_gain_over_baseline": t["gain_micro_f1"],
         "news_test_micro_f1": acc["news_test"]["system"]["micro"]["f1"],
-        "news_test_micro_f1_zh": acc["news_test"]["by_language"].get("zh", {}).get("system", {}).get("micro", {}).get("f1"),
-        "news_test_micro_f1_en": acc["news_test"]["by_language"].get("en", {}).get("system", {}).get("micro", {}).get("f1"),
+        "news_test_micro_f1_zh": acc["news_test"]["by_language"]
+        .get("zh", {})
+        .get("system", {})
+        .get("micro", {})
+        .get("f1"),
+        "news_test_micro_f1_en": acc["news_test"]["by_language"]
+        .get("en", {})
+        .get("system", {})
+        .get("micro", {})
+        .get("f1"),
         "notices_per_second": result["throughput"]["notices_per_second"],
         "train_50k_seconds": result["train_synthetic"]["seconds"],
     }

@@ -55,7 +55,7 @@ class Classifier:
         combine: CombineWeights | None = None,
     ) -> None:
         self.taxonomy = taxonomy
-        self.settings = settings or ClassifierSettings()
+        self.settings = settings or ClassifierSettings.model_validate({})
         self.model = model
         self.rules = RuleMatcher(taxonomy, rule_weights)
         self.combine = combine or CombineWeights()
@@ -78,9 +78,14 @@ class Classifier:
         return self.classify_docs([Doc.from_notice(n) for n in notices], today=today)
 
     def classify_docs(
-        self, docs: Sequence[Doc], *, text_only: bool = False, use_model: bool = True, today: date | None = None
+        self,
+        docs: Sequence[Doc],
+        *,
+        text_only: bool = False,
+        use_model: bool = True,
+        today: date | None = None,
     ) -> list[Labels]:
-        """Labels for documents; ``text_only`` ignores HS and ICS codes, ``use_model=False`` uses rules only."""
+        """Labels for documents; ``text_only`` ignores HS and ICS codes, ``use_model=False`` the model."""
         if text_only:
             docs = [d.text_only() for d in docs]
         proba = None
@@ -126,8 +131,11 @@ class Classifier:
             ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= floor),
             key=lambda t: (-t[1], t[0]),
         )[: self.combine.max_clusters]
-        clusters = [ClusterLabel(cluster_id=cid, score=round(min(sc, 1.0), 4), reasons=rs) for cid, sc, rs in kept]
+        clusters = [
+            ClusterLabel(cluster_id=cid, score=round(min(sc, 1.0), 4), reasons=rs) for cid, sc, rs in kept
+        ]
         match = clusters[0].score if clusters else 0.0
         risk, reasons, _ = self.grader.grade(doc, match, today)
-        return Labels(notice_id=doc.id, clusters=clusters, risk=risk, risk_reasons=reasons,
-                      model_version=self.version)
+        return Labels(
+            notice_id=doc.id, clusters=clusters, risk=risk, risk_reasons=reasons, model_version=self.version
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,7 +58,9 @@ def train(
         list[Path] | None, typer.Option("--workbook", help="ePing .xlsx to learn from as well (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the metadata and metrics as JSON")] = False,
-    holdout: Annotated[float, typer.Option(help="share of weakly labelled notices kept aside for metrics")] = 0.1,
+    holdout: Annotated[
+        float, typer.Option(help="share of weakly labelled notices kept aside for metrics")
+    ] = 0.1,
 ) -> None:
     """Train the text model from the store plus any ePing workbooks; save it in the models folder."""
     from classifier.doc import Doc
@@ -82,14 +85,21 @@ def train(
                         docs[item.id] = Doc.from_notice(item)
         model = train_model(taxonomy, list(docs.values()), holdout=holdout)
         target = model.save(s.models_dir)
-        return {"artifact": str(target), "notices_from_store": from_store, "notices_total": len(docs), **model.meta}
+        return {
+            "artifact": str(target),
+            "notices_from_store": from_store,
+            "notices_total": len(docs),
+            **model.meta,
+        }
 
     data = run_guarded(body)
     if as_json:
         emit_json(data)
         return
     console.print(f"model {data['version']} saved to {data['artifact']}", highlight=False)
-    console.print(f"examples {data['examples']} ({data['counts']}), {data['train_seconds']} s", highlight=False)
+    console.print(
+        f"examples {data['examples']} ({data['counts']}), {data['train_seconds']} s", highlight=False
+    )
     weak = data["metrics"].get("holdout_weak_labels")
     if weak:
         m = weak["micro"]
@@ -154,7 +164,14 @@ def _print_report(r: dict[str, Any]) -> None:
     base = r["baseline"]["per_cluster"]
     for cid, m in sorted(r["system"]["per_cluster"].items(), key=lambda kv: -kv[1]["support"]):
         b = base.get(cid, {}).get("f1", 0.0)
-        per.add_row(cid, str(m["support"]), f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", f"{b:.2f}")
+        per.add_row(
+            cid,
+            str(m["support"]),
+            f"{m['precision']:.2f}",
+            f"{m['recall']:.2f}",
+            f"{m['f1']:.2f}",
+            f"{b:.2f}",
+        )
     console.print(per)
 
 
@@ -173,10 +190,8 @@ def explain(
         with open_store(s) as store:
             key = notice_id.strip()
             if not key.startswith(("news:", "nosymbol:")):
-                try:
+                with contextlib.suppress(TbtwatchError):  # not a symbol: look it up as given
                     key = symbols.normalise(key)
-                except TbtwatchError:
-                    pass
             notice = store.get(key)
             if notice is None:
                 raise TbtwatchError(f"no notice {notice_id!r} in {store.path}")
@@ -208,12 +223,19 @@ def explain(
         emit_json(data)
         return
     console.print(f"[bold]{data['id']}[/] {data['title']}", highlight=False)
-    console.print(f"HS {', '.join(data['hs_codes']) or '-'} · ICS {', '.join(data['ics_codes']) or '-'}", highlight=False)
+    console.print(
+        f"HS {', '.join(data['hs_codes']) or '-'} · ICS {', '.join(data['ics_codes']) or '-'}",
+        highlight=False,
+    )
     cur = data["current"]
-    console.print(f"risk: {cur['risk']} ({'; '.join(cur['risk_reasons'])}) · {cur['model_version']}", highlight=False)
+    console.print(
+        f"risk: {cur['risk']} ({'; '.join(cur['risk_reasons'])}) · {cur['model_version']}", highlight=False
+    )
     for c in cur["clusters"]:
         zh, en = data["names"][c["cluster_id"]]
-        console.print(f"  {c['cluster_id']} {zh} / {en}: {c['score']:.2f}  {', '.join(c['reasons'])}", highlight=False)
+        console.print(
+            f"  {c['cluster_id']} {zh} / {en}: {c['score']:.2f}  {', '.join(c['reasons'])}", highlight=False
+        )
     below = {k: v for k, v in data["evidence"].items() if v["score"] < data["min_score"]}
     if below:
         console.print(f"below min_score {data['min_score']}:", highlight=False)
@@ -249,7 +271,9 @@ def relabel(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
     if as_json:
         emit_json(data)
     else:
-        console.print(f"relabelled {data['relabelled']} notices with {data['model_version']}", highlight=False)
+        console.print(
+            f"relabelled {data['relabelled']} notices with {data['model_version']}", highlight=False
+        )
 
 
 @app.command("build-seeds")

@@ -10,7 +10,7 @@ class ClassifierError(TbtwatchError):
 
 
 class TaxonomyError(ClassifierError, ConfigError):
-    """``clusters.yaml`` or ``risk.yaml`` is invalid; the message names the file, the cluster id and the fix."""
+    """``clusters.yaml`` or ``risk.yaml`` is invalid; the message names the file, cluster id and fix."""
 
 
 class ModelError(ClassifierError):

@@ -52,10 +52,8 @@ def read_gold(path: Path, taxonomy: Taxonomy) -> list[GoldItem]:
     """Read a gold CSV or JSONL file; unknown cluster ids or missing columns raise :class:`GoldFileError`."""
     if not path.exists():
         raise GoldFileError(f"{path}: no such file")
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        items = _read_jsonl(path)
-    else:
-        items = _read_csv(path)
+    jsonl = path.suffix.lower() in (".jsonl", ".json", ".ndjson")
+    items = _read_jsonl(path) if jsonl else _read_csv(path)
     for n, item in enumerate(items, 1):
         unknown = sorted(item.gold - set(taxonomy.ids))
         if unknown:
@@ -128,8 +126,13 @@ def _read_jsonl(path: Path) -> list[GoldItem]:
         lang = str(rec.get("language") or ("zh" if has_cjk(title + text) else "en"))
         out.append(
             GoldItem(
-                doc=Doc(id=str(rec.get("id") or f"line:{n}"), title=title, description=text, kind="news",
-                        language=lang[:2]),
+                doc=Doc(
+                    id=str(rec.get("id") or f"line:{n}"),
+                    title=title,
+                    description=text,
+                    kind="news",
+                    language=lang[:2],
+                ),
                 gold=frozenset(gold),
                 split=str(rec.get("split") or ""),
                 origin=str(rec.get("origin") or ""),
@@ -174,7 +177,13 @@ def scores(gold: Sequence[frozenset[str]], pred: Sequence[set[str] | frozenset[s
     clusters = sorted(set(tp) | set(fp) | set(fn))
     per = {}
     for c in clusters:
-        per[c] = {**_prf(tp[c], fp[c], fn[c]), "support": tp[c] + fn[c], "tp": tp[c], "fp": fp[c], "fn": fn[c]}
+        per[c] = {
+            **_prf(tp[c], fp[c], fn[c]),
+            "support": tp[c] + fn[c],
+            "tp": tp[c],
+            "fp": fp[c],
+            "fn": fn[c],
+        }
     micro = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     n = len(clusters)
     macro = {

@@ -34,8 +34,8 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.linear_model import SGDClassifier
+from sklearn.multiclass import OneVsRestClassifier
 
 from classifier.doc import Doc
 from classifier.errors import ModelError
@@ -99,7 +99,11 @@ class TextModel:
     """A trained model: features, classifier, the cluster ids of its columns and its metadata."""
 
     def __init__(
-        self, features: TextFeatures, classifier: OneVsRestClassifier, cluster_ids: list[str], meta: dict[str, Any]
+        self,
+        features: TextFeatures,
+        classifier: OneVsRestClassifier,
+        cluster_ids: list[str],
+        meta: dict[str, Any],
     ) -> None:
         self.features = features
         self.classifier = classifier
@@ -122,12 +126,17 @@ class TextModel:
         """Write the artifact and its JSON metadata atomically; return the artifact path."""
         models_dir.mkdir(parents=True, exist_ok=True)
         target = models_dir / ARTIFACT
-        payload = {"format": FORMAT, "features": self.features, "classifier": self.classifier,
-                   "cluster_ids": self.cluster_ids, "meta": self.meta}
+        payload = {
+            "format": FORMAT,
+            "features": self.features,
+            "classifier": self.classifier,
+            "cluster_ids": self.cluster_ids,
+            "meta": self.meta,
+        }
         fd, tmp = tempfile.mkstemp(dir=models_dir, prefix=".classifier-", suffix=".tmp")
         os.close(fd)
         try:
-            joblib.dump(payload, tmp, compress=3)
+            joblib.dump(payload, tmp, compress=1)
             os.replace(tmp, target)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
@@ -164,19 +173,32 @@ def load_model(models_dir: Path, taxonomy: Taxonomy) -> TextModel | None:
         log.warning(
             "model %s was trained on another cluster taxonomy (hash %s, now %s): classifying with rules only "
             "until `tbtwatch classifier train` is run",
-            path, str(meta.get("taxonomy_hash"))[:12], taxonomy.hash[:12],
+            path,
+            str(meta.get("taxonomy_hash"))[:12],
+            taxonomy.hash[:12],
         )
         return None
     if meta.get("sklearn") != sklearn.__version__:
         log.warning(
-            "model %s was trained with scikit-learn %s, this is %s: classifying with rules only until retrained",
-            path, meta.get("sklearn"), sklearn.__version__,
+            "model %s was trained with scikit-learn %s, this is %s: rules only until retrained",
+            path,
+            meta.get("sklearn"),
+            sklearn.__version__,
         )
         return None
     try:
         payload = joblib.load(path)
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError, ImportError,
-            pickle.UnpicklingError) as exc:
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        ImportError,
+        pickle.UnpicklingError,
+    ) as exc:
         log.warning("model %s cannot be read (%s): classifying with rules only", path, exc)
         return None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -106,7 +106,11 @@ class RiskConfig:
 def _terms(raw: dict[str, Any], where: str) -> Terms:
     en = raw.get("terms_en", []) or []
     zh = raw.get("terms_zh", []) or []
-    if not isinstance(en, list) or not isinstance(zh, list) or not all(isinstance(t, str) for t in [*en, *zh]):
+    if (
+        not isinstance(en, list)
+        or not isinstance(zh, list)
+        or not all(isinstance(t, str) for t in [*en, *zh])
+    ):
         raise TaxonomyError(f"{where}: terms_en and terms_zh must be lists of strings")
     return Terms.build(en, zh)
 
@@ -135,7 +139,9 @@ def parse_risk(data: Any, source: str) -> RiskConfig:
             members = g.get("members") or []
             if not all(isinstance(m, str) and m.isupper() for m in members):
                 raise TaxonomyError(f"{where}: members must be WTO member codes such as EU, USA, KEN")
-            groups.append(MarketGroup(name, _number(g["weight"], where), frozenset(members), _terms(g, where)))
+            groups.append(
+                MarketGroup(name, _number(g["weight"], where), frozenset(members), _terms(g, where))
+            )
         signals: dict[str, tuple[float, Terms]] = {}
         for name in SIGNALS:
             where = f"{source}: signals.{name}"
@@ -143,7 +149,9 @@ def parse_risk(data: Any, source: str) -> RiskConfig:
             signals[name] = (_number(raw["weight"], where), _terms(raw, where))
         extra_signals = set(data["signals"]) - set(SIGNALS)
         if extra_signals:
-            raise TaxonomyError(f"{source}: unknown signals {sorted(extra_signals)}. Fix: use {list(SIGNALS)}.")
+            raise TaxonomyError(
+                f"{source}: unknown signals {sorted(extra_signals)}. Fix: use {list(SIGNALS)}."
+            )
         deadline = data["deadline"]
         soon_days = deadline["soon_days"]
         if not isinstance(soon_days, int) or soon_days < 1:

@@ -6,7 +6,8 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
 * **HS**: a notice code that starts with a cluster prefix matches; a longer (more specific) prefix is
   stronger, and when one code matches prefixes of several clusters the most specific match wins (the
   others are damped by ``hs_shadow``). Specificity is the number of HS 2022 subheadings a prefix
-  covers, so ``9503`` and ``950300`` (the same single subheading) tie while ``850440`` beats ``8504``. A chapter-level prefix such as ``61`` is weaker than ``6110``.
+  covers, so ``9503`` and ``950300`` (the same single subheading) tie while ``850440`` beats ``8504``.
+  A chapter-level prefix such as ``61`` is weaker than ``6110``.
   A notice code shorter than the prefix (``85`` against ``8516``) says only "somewhere in chapter 85":
   weak evidence (``hs_broad_chapter``, ``hs_broad_heading``).
 * **ICS**: equal codes, or a notice code inside a cluster code, match; a broader notice code is weak.
@@ -137,9 +138,9 @@ class KeywordIndex:
         if isinstance(key, tuple):
             return any(t in self.vocab_en[cid] for t in key if t not in _GENERIC)
         vocab = self.vocab_zh[cid]
-        return any(key[i : i + 2] in vocab and key[i : i + 2] not in _GENERIC_ZH for i in range(len(key) - 1)) or (
-            len(key) == 1 and key in vocab
-        )
+        return any(
+            key[i : i + 2] in vocab and key[i : i + 2] not in _GENERIC_ZH for i in range(len(key) - 1)
+        ) or (len(key) == 1 and key in vocab)
 
     @staticmethod
     def _add(
@@ -159,7 +160,9 @@ class KeywordIndex:
         if toks and not (len(toks) == 1 and (toks[0] in _GENERIC or len(toks[0]) < 3) and role == "derived"):
             en[toks].append((cid, kw, role))
 
-    def _entries(self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str) -> list[_Entry]:
+    def _entries(
+        self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str
+    ) -> list[_Entry]:
         positive = {cid for cid, _, role in items if role != "negative"}
         # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them.
         shared = base / math.sqrt(max(1, len(positive)))
@@ -167,10 +170,12 @@ class KeywordIndex:
         seen: dict[tuple[str, bool], _Entry] = {}
         for cid, display, role in items:
             negative = role == "negative"
-            # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name a product.
+            # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name one.
             vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
             product = not negative and not vague and (role == "derived" or self.is_product(cid, key))
-            weight = shared * (1.0 if product else w.kw_attribute) * (w.kw_derived if role == "derived" else 1.0)
+            weight = (
+                shared * (1.0 if product else w.kw_attribute) * (w.kw_derived if role == "derived" else 1.0)
+            )
             prev = seen.get((cid, negative))
             if prev is None or weight > prev.weight:
                 seen[(cid, negative)] = _Entry(cid, display, negative, weight, product)
@@ -233,18 +238,20 @@ class KeywordIndex:
 
 
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
-_GENERIC = frozenset(
-    "parts part component accessory system product good article powder material equipment unit device set item "
-    "module other sundry supply and or of for the with in incl etc not whether thereof than kind type similar "
-    "use used n.e.c nes excluding including made their such".split()
+# Words that name no product on their own ("parts of ...", "other articles").
+_GENERIC_WORDS = (
+    "parts part component accessory system product good article powder material equipment unit device set "
+    "item module other sundry supply and or of for the with in incl etc not whether thereof than kind type "
+    "similar use used n.e.c nes excluding including made their such"
 )
+_GENERIC = frozenset(_GENERIC_WORDS.split())
 _GENERIC_ZH = frozenset({"产品", "制品", "用品", "材料", "设备", "产业", "集群", "配件", "部件", "其他"})
 _SPLIT_EN = re.compile(r"[;,&/()]|\band\b|\bincl\b\.?|\be\.g\.")
 _SPLIT_ZH = re.compile(r"[、，；/（）()及和与,;]")
 
 
 def _product_phrases(products_en: tuple[str, ...], products_zh: tuple[str, ...]) -> list[str]:
-    """Short product names from the cluster's product lists ("wooden toys & puzzles" -> wooden toys, puzzles)."""
+    """Short product names from a cluster's product lists ("toys & puzzles" -> toys, puzzles)."""
     out: list[str] = []
     for text in products_en:
         for piece in _SPLIT_EN.split(text):
@@ -274,12 +281,14 @@ def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
     return out
 
 
-
 class RuleMatcher:
     """HS, ICS and keyword evidence for every cluster of a taxonomy."""
 
     def __init__(
-        self, taxonomy: Taxonomy, weights: RuleWeights | None = None, hs_descriptions: dict[str, str] | None = None
+        self,
+        taxonomy: Taxonomy,
+        weights: RuleWeights | None = None,
+        hs_descriptions: dict[str, str] | None = None,
     ) -> None:
         from classifier.weak import read_hs_descriptions
 

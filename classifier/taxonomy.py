@@ -143,7 +143,9 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
             )
         where = f"{source}: cluster '{cid}'"
         if cid in seen:
-            raise TaxonomyError(f"{where}: duplicate id (also cluster #{seen[cid]}). Fix: ids must be unique.")
+            raise TaxonomyError(
+                f"{where}: duplicate id (also cluster #{seen[cid]}). Fix: ids must be unique."
+            )
         seen[cid] = index + 1
         extra = sorted(set(item) - _ALLOWED)
         if extra:
@@ -169,7 +171,9 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
                     "Fix: write it like '97', '97.200' or '97.200.50' (quoted)."
                 )
         if not (lists["hs_prefixes"] or lists["ics_codes"] or lists["keywords_en"] or lists["keywords_zh"]):
-            raise TaxonomyError(f"{where}: no hs_prefixes, ics_codes or keywords: nothing could ever match it")
+            raise TaxonomyError(
+                f"{where}: no hs_prefixes, ics_codes or keywords: nothing could ever match it"
+            )
         clusters.append(
             Cluster(
                 id=cid,
@@ -220,7 +224,7 @@ def load_taxonomy(path: str | Path | None = None, settings: Settings | None = No
         if hit is not None and hit[0] == stamp:
             return hit[1]
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise TaxonomyError(f"{p}: not valid YAML ({exc}). Fix: correct the syntax.") from exc
     taxonomy = parse_taxonomy(data, str(p))
@@ -235,7 +239,7 @@ def cluster_names(settings: Settings | None = None) -> dict[str, ClusterName]:
 
 
 def cluster_name(cluster_id: str, lang: str = "zh", settings: Settings | None = None) -> str:
-    """The zh or en name of a cluster; the id itself when the cluster is unknown (e.g. removed from config)."""
+    """The zh or en name of a cluster; the id itself when it is unknown (e.g. removed from the config)."""
     name = cluster_names(settings).get(cluster_id)
     if name is None:
         return cluster_id

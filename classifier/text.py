@@ -51,9 +51,9 @@ def stem(token: str) -> str:
     if len(t) > 3 and t.endswith("s") and not t.endswith(_KEEP_S) and t not in _INVARIANT:
         if t.endswith("ies") and len(t) > 4:
             t = t[:-3] + "y"
-        elif t.endswith(("ches", "shes", "xes", "zes", "sses")) or (t.endswith("oes") and len(t) > 5):
-            t = t[:-2]
-        elif t.endswith("enses"):
+        elif t.endswith(("ches", "shes", "xes", "zes", "sses", "enses")) or (
+            t.endswith("oes") and len(t) > 5
+        ):
             t = t[:-2]
         else:
             t = t[:-1]
@@ -62,12 +62,12 @@ def stem(token: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower-case; fold full-width forms (ＰＦＡＳ -> pfas) but keep accents (French and Spanish need them)."""
+    """Lower-case; fold full-width forms (ＰＦＡＳ -> pfas) but keep accents (French, Spanish need them)."""
     return unicodedata.normalize("NFKC", text).lower()
 
 
 def tokens(text: str) -> list[str]:
-    """Stemmed Latin-script tokens of ``text`` (CJK characters are skipped: they are matched as substrings)."""
+    """Stemmed Latin-script tokens of ``text`` (CJK is skipped: it is matched as substrings)."""
     # "men's" -> men (the possessive s is not a word)
     return [stem(t) for t in _TOKEN.findall(fold(text)) if t != "s"]
 
@@ -80,8 +80,10 @@ _ICS_IN_TEXT = re.compile(
 
 
 def codes_in_text(text: str) -> tuple[list[str], list[str]]:
-    """HS and ICS codes written into free text, e.g. ``(HS code(s): 8702; 8703)``, ``(ICS code(s): 43.040)``."""
-    hs = [c for m in _HS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1)) if len(c) % 2 == 0]
+    """HS and ICS codes written into free text: ``(HS code(s): 8702; 8703)``, ``(ICS code(s): 43.040)``."""
+    hs = [
+        c for m in _HS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1)) if len(c) % 2 == 0
+    ]
     ics = [c for m in _ICS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1))]
     return list(dict.fromkeys(hs)), list(dict.fromkeys(ics))
 

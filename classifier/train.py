@@ -60,7 +60,9 @@ def build_training_set(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: f
     return ts
 
 
-def train(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: float = 0.1, alpha: float = 2e-5) -> TextModel:
+def train(
+    taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: float = 0.1, alpha: float = 2e-5
+) -> TextModel:
     """Train on seeds plus weakly labelled notices; metrics on the held-out weak labels go in the metadata."""
     ts = build_training_set(taxonomy, notices, holdout=holdout)
     log.info("training on %d examples (%s)", len(ts.docs), ts.counts)
@@ -68,7 +70,9 @@ def train(taxonomy: Taxonomy, notices: Iterable[Doc], *, holdout: float = 0.1, a
     metrics: dict[str, Any] = {"holdout_items": len(ts.holdout)}
     if ts.holdout:
         proba = model.predict_proba([d for d, _ in ts.holdout])
-        pred = [{model.cluster_ids[j] for j in range(len(model.cluster_ids)) if row[j] >= 0.5} for row in proba]
+        pred = [
+            {model.cluster_ids[j] for j in range(len(model.cluster_ids)) if row[j] >= 0.5} for row in proba
+        ]
         s = scores([frozenset(lab) for _, lab in ts.holdout], pred)
         metrics["holdout_weak_labels"] = {"micro": s["micro"], "macro": s["macro"]}
     model.meta["metrics"] = metrics

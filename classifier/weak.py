@@ -49,7 +49,9 @@ def build_hs_descriptions(nomenclature_csv: Path, taxonomy: Taxonomy, out: Path 
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         fh.write("# HS 2022 descriptions (github.com/datasets/harmonized-system, ODC-PDDL), derived by\n")
-        fh.write("# `tbtwatch classifier build-seeds`: chapters, headings and subheadings under cluster prefixes.\n")
+        fh.write(
+            "# `tbtwatch classifier build-seeds`: chapters, headings, subheadings under cluster prefixes.\n"
+        )
         for code, desc in kept:
             fh.write(f"{code}\t{desc}\n")
     return len(kept)
@@ -92,12 +94,16 @@ def seed_examples(taxonomy: Taxonomy, hs: dict[str, str] | None = None) -> list[
                 continue
             texts.append(desc)
             # subheadings of a heading, at most a few, to teach the product vocabulary
-            subs = [d for code, d in hs.items() if len(code) == 6 and code.startswith(prefix) and code != prefix]
+            subs = [
+                d for code, d in hs.items() if len(code) == 6 and code.startswith(prefix) and code != prefix
+            ]
             texts += subs[:12]
         for i, text in enumerate(texts):
             out.append((Doc(id=f"seed:{c.id}:{i}", title=text, kind="news"), [c.id]))
     if missing and hs:
-        log.warning("no HS description for %s: run `tbtwatch classifier build-seeds`", ", ".join(missing[:10]))
+        log.warning(
+            "no HS description for %s: run `tbtwatch classifier build-seeds`", ", ".join(missing[:10])
+        )
     return out
 
 

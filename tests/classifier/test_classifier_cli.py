@@ -39,8 +39,16 @@ def test_evaluate_csv_json(tmp_path: Path) -> None:
 
 
 def test_evaluate_split_text_only_and_table(tmp_path: Path) -> None:
-    code, out, _ = _run(tmp_path, "evaluate", "--gold", str(FIXTURES / "gold_small.csv"), "--split", "test",
-                        "--text-only", "--json")
+    code, out, _ = _run(
+        tmp_path,
+        "evaluate",
+        "--gold",
+        str(FIXTURES / "gold_small.csv"),
+        "--split",
+        "test",
+        "--text-only",
+        "--json",
+    )
     assert code == 0
     report = json.loads(out)
     assert report["items"] == 2 and report["text_only"] is True
@@ -63,7 +71,9 @@ def test_evaluate_bad_gold_files(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "evaluate", "--gold", str(bad))
     assert code == 1 and "missing column" in err
     unknown = tmp_path / "unknown.jsonl"
-    unknown.write_text('{"title": "t", "text": "x", "gold_clusters": ["no_such_cluster"]}\n', encoding="utf-8")
+    unknown.write_text(
+        '{"title": "t", "text": "x", "gold_clusters": ["no_such_cluster"]}\n', encoding="utf-8"
+    )
     code, _, err = _run(tmp_path, "evaluate", "--gold", str(unknown))
     assert code == 1 and "no_such_cluster" in err
     code, _, err = _run(tmp_path, "evaluate", "--gold", str(tmp_path / "missing.csv"))
@@ -74,8 +84,17 @@ def test_train_then_explain(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, environ={})
     store = Store.open(settings.store_path)
     sym = "G/TBT/N/EU/77"
-    store.upsert(Notice(id=sym, base_id=sym, kind=Kind.TBT, member="EU", title="Toy safety regulation",
-                        hs_codes=["9503"], source="test"))
+    store.upsert(
+        Notice(
+            id=sym,
+            base_id=sym,
+            kind=Kind.TBT,
+            member="EU",
+            title="Toy safety regulation",
+            hs_codes=["9503"],
+            source="test",
+        )
+    )
     store.close()
     code, out, err = _run(tmp_path, "train", "--json")
     assert code == 0, err
@@ -104,9 +123,21 @@ def test_subprocess_with_a_stale_model_falls_back(tmp_path: Path, trained: TextM
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TBTWATCH_HOME": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "tbtwatch", "classifier", "evaluate", "--gold", str(FIXTURES / "gold_small.csv"),
-         "--json"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "tbtwatch",
+            "classifier",
+            "evaluate",
+            "--gold",
+            str(FIXTURES / "gold_small.csv"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["model"] == "rules"

@@ -22,8 +22,15 @@ def test_micro_macro_per_cluster() -> None:
     # tp a=2; fp c=1, b=1; fn b=1
     assert s["micro"] == {"precision": 0.5, "recall": 0.6667, "f1": 0.5714}
     assert s["per_cluster"]["a"]["f1"] == 1.0
-    assert s["per_cluster"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "tp": 0, "fp": 1,
-                                     "fn": 1}
+    assert s["per_cluster"]["b"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 1,
+        "tp": 0,
+        "fp": 1,
+        "fn": 1,
+    }
     assert s["macro"]["clusters"] == 3 and s["macro"]["f1"] == round(1 / 3, 4)
     assert s["exact_match"] == round(1 / 3, 4)
 

@@ -14,9 +14,9 @@ from classifier.doc import Doc
 from classifier.errors import ModelError
 from classifier.model import ARTIFACT, METADATA, TextModel, fit, load_model, read_metadata
 from classifier.risk import RiskConfig
+from classifier.rules import RuleMatcher
 from classifier.taxonomy import Taxonomy, parse_taxonomy
 from classifier.weak import negative_examples, seed_examples, weak_labels
-from classifier.rules import RuleMatcher
 
 PROBES = [
     Doc(id="p1", title="Draft regulation on the safety of toys and dolls"),
@@ -39,7 +39,10 @@ def test_seeds_cover_every_cluster_in_both_languages(taxonomy: Taxonomy) -> None
 
 def test_weak_labels_from_hs_codes(taxonomy: Taxonomy) -> None:
     m = RuleMatcher(taxonomy)
-    assert weak_labels(Doc(id="a", title="x", hs_codes=["950300"]), m) == ["motorcycles_ebikes_scooters", "toys"]
+    assert weak_labels(Doc(id="a", title="x", hs_codes=["950300"]), m) == [
+        "motorcycles_ebikes_scooters",
+        "toys",
+    ]
     assert weak_labels(Doc(id="b", title="x", hs_codes=["100310"]), m) == []
     assert weak_labels(Doc(id="c", title="x", hs_codes=["85"]), m) is None
     assert weak_labels(Doc(id="d", title="x"), m) is None
@@ -75,7 +78,9 @@ def test_model_reason_and_version_in_labels(
     trained: TextModel, taxonomy: Taxonomy, risk_config: RiskConfig
 ) -> None:
     clf = Classifier(taxonomy, risk_config, model=trained)
-    label = clf.classify_docs([Doc(id="news:1", title="Nouvelles règles pour les jouets en bois", kind="news")])[0]
+    label = clf.classify_docs(
+        [Doc(id="news:1", title="Nouvelles règles pour les jouets en bois", kind="news")]
+    )[0]
     assert label.model_version == trained.version
     reasons = [r for c in label.clusters for r in c.reasons]
     assert any(r.startswith("model:") for r in reasons)
@@ -85,11 +90,20 @@ def test_taxonomy_change_warns_and_falls_back_to_rules(
     trained: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     trained.save(tmp_path)
-    data = {"version": 1, "clusters": [
-        {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "sector": c.sector,
-         "hs_prefixes": list(c.hs_prefixes), "keywords_en": [*c.keywords_en, "extra words"]}
-        for c in taxonomy.clusters
-    ]}
+    data = {
+        "version": 1,
+        "clusters": [
+            {
+                "id": c.id,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "sector": c.sector,
+                "hs_prefixes": list(c.hs_prefixes),
+                "keywords_en": [*c.keywords_en, "extra words"],
+            }
+            for c in taxonomy.clusters
+        ],
+    }
     changed = parse_taxonomy(data, "changed.yaml")
     assert changed.hash != taxonomy.hash
     with caplog.at_level(logging.WARNING, logger="classifier.model"):
@@ -97,8 +111,9 @@ def test_taxonomy_change_warns_and_falls_back_to_rules(
     assert "another cluster taxonomy" in caplog.text and "rules only" in caplog.text
 
 
-def test_stale_or_broken_artifacts_fall_back(trained: TextModel, taxonomy: Taxonomy, tmp_path: Path,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_stale_or_broken_artifacts_fall_back(
+    trained: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     assert load_model(tmp_path, taxonomy) is None  # nothing there
     trained.save(tmp_path)
     meta = json.loads((tmp_path / METADATA).read_text(encoding="utf-8"))

@@ -29,12 +29,17 @@ def test_ingest_labels_new_and_changed_notices(tmp_path: Path) -> None:
     store = Store.open(settings.store_path)
     try:
         toys = _notice(
-            1, "Regulation prohibiting bisphenols in toys", hs_codes=["9503"],
-            distributed_on=date(2025, 6, 2), comment_deadline=date(2099, 8, 1),
+            1,
+            "Regulation prohibiting bisphenols in toys",
+            hs_codes=["9503"],
+            distributed_on=date(2025, 6, 2),
+            comment_deadline=date(2099, 8, 1),
         )
         tea = _notice(2, "Maximum residue limits for pesticides in tea")
         other = _notice(3, "Geometrical design of roads")
-        report = ingest([toys, tea, other, Rejected("bad row", {"x": 1})], store, source="test", stages=[stages[0]])
+        report = ingest(
+            [toys, tea, other, Rejected("bad row", {"x": 1})], store, source="test", stages=[stages[0]]
+        )
         assert report.new == 3 and report.quarantined == 1 and report.errors == 0
         labels = store.get_labels_many([toys.id, tea.id, other.id])
         assert labels[toys.id].clusters[0].cluster_id == "toys"

@@ -28,7 +28,7 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _base() -> dict[str, object]:
-    return yaml.load(BUNDLED.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506
+    return yaml.load(BUNDLED.read_text(encoding="utf-8"), Loader=_LOADER)
 
 
 def test_bundled_taxonomy_has_the_45_reference_ids(taxonomy: Taxonomy) -> None:
@@ -94,7 +94,7 @@ def test_unquoted_code_must_be_quoted(tmp_path: Path) -> None:
     path = tmp_path / "clusters.yaml"
     text = BUNDLED.read_text(encoding="utf-8").replace("  - '9503'\n", "  - 9503\n", 1)
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(TaxonomyError, match="cluster 'toys'.*quote it"):
+    with pytest.raises(TaxonomyError, match=r"cluster 'toys'.*quote it"):
         load_taxonomy(path)
 
 
@@ -135,7 +135,9 @@ def test_config_dir_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     data = _base()
     data["clusters"] = [c for c in data["clusters"] if c["id"] in ("toys", "tea")]  # type: ignore[union-attr]
     _write(conf, data)
-    (conf / "risk.yaml").write_text((BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (conf / "risk.yaml").write_text(
+        (BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     monkeypatch.setenv("TBTWATCH_CONFIG_DIR", str(conf))
     settings = load_settings(tmp_path, environ={})
     assert load_taxonomy(settings=settings).ids == ["toys", "tea"]
