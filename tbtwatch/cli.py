@@ -286,6 +286,12 @@ def quarantine(
         console.print(f"#{r['id']} {r['created_at']} [{r['source']}] {r['reason']}", highlight=False)
 
 
+# -- package command groups -------------------------------------------------------------------
+from classifier.cli import app as classifier_app  # noqa: E402  (after the helpers it uses)
+
+app.add_typer(classifier_app, name="classifier")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,141 @@
+"""Rules + model -> :class:`tbtwatch.models.Labels` for each notice.
+
+Per cluster the rule evidence (HS, ICS, keywords) is combined by noisy-or. The model's calibrated
+probability joins in when it reaches ``model_min_score``; it carries full weight where the rules are
+silent or weak (no HS codes: about a third of real notices, and all news) and less where a specific HS
+code already decides. When a notice has specific HS codes and none of them belongs to any cluster, the
+text evidence is damped: the codes say the product is elsewhere. Clusters scoring ``min_score`` or more
+are kept, best first. Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``.
+
+>>> clf = Classifier.from_settings(load_settings())          # doctest: +SKIP
+>>> clf.classify([notice])[0].clusters[0]                    # doctest: +SKIP
+ClusterLabel(cluster_id='toys', score=0.97, reasons=['hs:9503', 'kw:toy safety', 'model:0.91'])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from classifier.doc import Doc
+from classifier.model import TextModel, load_model
+from classifier.risk import RiskConfig, RiskGrader, load_risk
+from classifier.rules import RuleMatcher, RuleWeights
+from classifier.taxonomy import Taxonomy, load_taxonomy
+from tbtwatch.models import ClusterLabel, Labels, Notice
+from tbtwatch.settings import ClassifierSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CombineWeights:
+    """How rule and model evidence are put together (tuned on the gold ``dev`` split only)."""
+
+    model_weight: float = 0.85
+    model_weight_with_hs: float = 0.4
+    hs_decides: float = 0.85
+    hs_miss_factor: float = 0.55
+    max_clusters: int = 6
+    relative_min: float = 0.6
+
+
+class Classifier:
+    """Classifies documents with the rules of a taxonomy and, when available, a text model."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        risk: RiskConfig,
+        settings: ClassifierSettings | None = None,
+        model: TextModel | None = None,
+        rule_weights: RuleWeights | None = None,
+        combine: CombineWeights | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.settings = settings or ClassifierSettings.model_validate({})
+        self.model = model
+        self.rules = RuleMatcher(taxonomy, rule_weights)
+        self.combine = combine or CombineWeights()
+        self.grader = RiskGrader(risk, self.settings.high_risk, self.settings.medium_risk)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, use_model: bool = True) -> Classifier:
+        """Taxonomy and risk config from the config folder, the model from ``models_dir`` (if it fits)."""
+        taxonomy = load_taxonomy(settings=settings)
+        model = load_model(settings.models_dir, taxonomy) if use_model else None
+        return cls(taxonomy, load_risk(settings=settings), settings.classifier, model)
+
+    @property
+    def version(self) -> str:
+        """``rules`` or the model's version."""
+        return self.model.version if self.model is not None else "rules"
+
+    def classify(self, notices: Sequence[Notice], today: date | None = None) -> list[Labels]:
+        """Labels for stored notices."""
+        return self.classify_docs([Doc.from_notice(n) for n in notices], today=today)
+
+    def classify_docs(
+        self,
+        docs: Sequence[Doc],
+        *,
+        text_only: bool = False,
+        use_model: bool = True,
+        today: date | None = None,
+    ) -> list[Labels]:
+        """Labels for documents; ``text_only`` ignores HS and ICS codes, ``use_model=False`` the model."""
+        if text_only:
+            docs = [d.text_only() for d in docs]
+        proba = None
+        if use_model and self.model is not None and docs:
+            proba = self.model.predict_proba(docs)
+        out = []
+        for i, doc in enumerate(docs):
+            row = None if proba is None else proba[i]
+            out.append(self._label(doc, row, today))
+        return out
+
+    def scores(self, doc: Doc, model_row: Sequence[float] | None) -> dict[str, tuple[float, list[str]]]:
+        """Every cluster with any evidence: (combined score, reasons)."""
+        s, cw = self.settings, self.combine
+        evidence = self.rules.evidence(doc)
+        hs_top = max((ev.hs for ev in evidence.values()), default=0.0)
+        specific = [c for c in doc.codes()[0] if len(c) >= 4]
+        hs_miss = bool(specific) and hs_top == 0.0
+        model_weight = cw.model_weight_with_hs if hs_top >= cw.hs_decides else cw.model_weight
+        out: dict[str, tuple[float, list[str]]] = {}
+        for cid, ev in evidence.items():
+            text_part = 1.0 - (1.0 - ev.ics) * (1.0 - ev.kw)
+            if hs_miss:
+                text_part *= cw.hs_miss_factor
+            out[cid] = (1.0 - (1.0 - ev.hs) * (1.0 - text_part), list(ev.reasons))
+        if model_row is not None:
+            for j, cid in enumerate(self.model.cluster_ids if self.model else ()):
+                p = float(model_row[j])
+                if p < s.model_min_score:
+                    continue
+                m = model_weight * p * (cw.hs_miss_factor if hs_miss else 1.0)
+                score, reasons = out.get(cid, (0.0, []))
+                out[cid] = (1.0 - (1.0 - score) * (1.0 - m), [*reasons, f"model:{p:.2f}"])
+        return out
+
+    def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
+        scored = self.scores(doc, model_row)
+        top = max((sc for sc, _ in scored.values()), default=0.0)
+        # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
+        # air-conditioner rule): keep it only when it is within relative_min of the best.
+        floor = max(self.settings.min_score, self.combine.relative_min * top)
+        kept = sorted(
+            ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= floor),
+            key=lambda t: (-t[1], t[0]),
+        )[: self.combine.max_clusters]
+        clusters = [
+            ClusterLabel(cluster_id=cid, score=round(min(sc, 1.0), 4), reasons=rs) for cid, sc, rs in kept
+        ]
+        match = clusters[0].score if clusters else 0.0
+        risk, reasons, _ = self.grader.grade(doc, match, today)
+        return Labels(
+            notice_id=doc.id, clusters=clusters, risk=risk, risk_reasons=reasons, model_version=self.version
+        )

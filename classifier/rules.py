@@ -1,0 +1,434 @@
+"""Rule evidence: HS prefixes, ICS codes, English and Chinese keywords, negative keywords.
+
+Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:9503``, ``ics:97.200.50``,
+``kw:玩具``, ``kw:toy safety``). How they are set (weights in :class:`RuleWeights`):
+
+* **HS**: a notice code that starts with a cluster prefix matches; a longer (more specific) prefix is
+  stronger, and when one code matches prefixes of several clusters the most specific match wins (the
+  others are damped by ``hs_shadow``). Specificity is the number of HS 2022 subheadings a prefix
+  covers, so ``9503`` and ``950300`` (the same single subheading) tie while ``850440`` beats ``8504``.
+  A chapter-level prefix such as ``61`` is weaker than ``6110``.
+  A notice code shorter than the prefix (``85`` against ``8516``) says only "somewhere in chapter 85":
+  weak evidence (``hs_broad_chapter``, ``hs_broad_heading``).
+* **ICS**: equal codes, or a notice code inside a cluster code, match; a broader notice code is weak.
+* **Keywords**: English keywords are matched on stemmed tokens (word boundaries, plurals, British and
+  American spelling, hyphen = space); Chinese keywords as substrings. Where keywords overlap, the
+  longest wins ("formaldehyde in wooden toys" is not also "formaldehyde"). A keyword shared by several
+  clusters is weaker (divided by the square root of their number); multi-word keywords are stronger;
+  a hit in the title or products counts more than one in the description.
+* **Negatives**: a cluster's negative keyword ("toy poodle", "pen test", "bearing in mind") is matched
+  like a keyword and, being longer, hides the keywords inside that occurrence; other occurrences of
+  "toy" still count. A negative phrase is never evidence itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from classifier.doc import Doc
+from classifier.taxonomy import Taxonomy
+from classifier.text import cjk_runs, fold, has_cjk, tokens
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWeights:
+    """Evidence strengths of the rules (tuned on the gold ``dev`` split only)."""
+
+    hs_by_length: tuple[tuple[int, float], ...] = ((2, 0.8), (4, 0.93), (6, 0.96))
+    hs_shadow: float = 0.6
+    hs_broad_chapter: float = 0.12
+    hs_broad_heading: float = 0.45
+    ics_exact: float = 0.4
+    ics_narrower: float = 0.38
+    ics_broader: float = 0.15
+    kw_attribute: float = 0.45
+    kw_derived: float = 0.9
+    hs_horizontal_chapters: int = 4
+    hs_horizontal: float = 0.5
+    sps_non_food: float = 0.5
+    kw_single: float = 0.5
+    kw_phrase: float = 0.62
+    kw_phrase_step: float = 0.06
+    kw_phrase_max: float = 0.8
+    zh_by_length: tuple[tuple[int, float], ...] = ((1, 0.25), (2, 0.5), (3, 0.6), (4, 0.7))
+    field_title: float = 1.0
+    field_products: float = 1.0
+    field_description: float = 0.65
+    repeat_bonus: float = 0.1
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Rule evidence for one cluster."""
+
+    hs: float = 0.0
+    ics: float = 0.0
+    kw: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def combined(self) -> float:
+        """Noisy-or of the three rule scores."""
+        return 1.0 - (1.0 - self.hs) * (1.0 - self.ics) * (1.0 - self.kw)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    cluster: str
+    display: str
+    negative: bool
+    weight: float
+    product: bool
+
+
+@dataclass(slots=True)
+class _Hit:
+    start: int
+    end: int
+    key: object
+    field: str
+
+
+class KeywordIndex:
+    """All keywords and negatives of a taxonomy, indexed for one pass over tokens and CJK runs."""
+
+    def __init__(self, taxonomy: Taxonomy, weights: RuleWeights, hs: dict[str, str] | None = None) -> None:
+        self.weights = weights
+        hs = hs or {}
+        en: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
+        zh: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.vocab_en: dict[str, set[str]] = {}
+        self.vocab_zh: dict[str, str] = {}
+        for c in taxonomy.clusters:
+            descs = [hs[p] for p in c.hs_prefixes if p in hs and len(p) >= 4]
+            self.vocab_en[c.id] = {
+                t for text in (c.name_en, *c.products_en, *descs) for t in tokens(text) if t not in _GENERIC
+            }
+            self.vocab_zh[c.id] = c.name_zh.replace("产业集群", "") + "|" + "|".join(c.products_zh)
+            for kw in c.keywords_en:
+                self._add(en, zh, kw, c.id, "keyword")
+            for kw in c.keywords_zh:
+                self._add(en, zh, kw, c.id, "keyword")
+            for phrase in _product_phrases(c.products_en, c.products_zh):
+                self._add(en, zh, phrase, c.id, "derived")
+            for kw in c.negative_keywords:
+                self._add(en, zh, kw, c.id, "negative")
+        self.en: dict[tuple[str, ...], list[_Entry]] = {}
+        self.zh: dict[str, list[_Entry]] = {}
+        for key, items in en.items():
+            self.en[key] = self._entries(items, self._en_weight(len(key)), key)
+        for zkey, zitems in zh.items():
+            self.zh[zkey] = self._entries(zitems, self._zh_weight(len(zkey)), zkey)
+        self.en_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for key in self.en:
+            self.en_first[key[0]].append(key)
+        for keys in self.en_first.values():
+            keys.sort(key=len, reverse=True)
+        self.zh_first: dict[str, list[str]] = defaultdict(list)
+        for zkey in self.zh:
+            self.zh_first[zkey[0]].append(zkey)
+        for zkeys in self.zh_first.values():
+            zkeys.sort(key=len, reverse=True)
+
+    def is_product(self, cid: str, key: tuple[str, ...] | str) -> bool:
+        """True when a keyword names the cluster's products (shares a word with its name, products or HS
+        descriptions); otherwise it names a hazard or a rule ("phthalates", "certification"), weaker alone."""
+        if isinstance(key, tuple):
+            return any(t in self.vocab_en[cid] for t in key if t not in _GENERIC)
+        vocab = self.vocab_zh[cid]
+        return any(
+            key[i : i + 2] in vocab and key[i : i + 2] not in _GENERIC_ZH for i in range(len(key) - 1)
+        ) or (len(key) == 1 and key in vocab)
+
+    @staticmethod
+    def _add(
+        en: dict[tuple[str, ...], list[tuple[str, str, str]]],
+        zh: dict[str, list[tuple[str, str, str]]],
+        kw: str,
+        cid: str,
+        role: str,
+    ) -> None:
+        # A keyword with CJK is matched as a substring; its Latin parts ("pH值", "CE标志") stay in it.
+        if has_cjk(kw):
+            for part in kw.split():
+                if has_cjk(part):
+                    zh[fold(part)].append((cid, kw, role))
+            return
+        toks = tuple(tokens(kw))
+        if toks and not (len(toks) == 1 and (toks[0] in _GENERIC or len(toks[0]) < 3) and role == "derived"):
+            en[toks].append((cid, kw, role))
+
+    def _entries(
+        self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str
+    ) -> list[_Entry]:
+        positive = {cid for cid, _, role in items if role != "negative"}
+        # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them.
+        shared = base / math.sqrt(max(1, len(positive)))
+        w = self.weights
+        seen: dict[tuple[str, bool], _Entry] = {}
+        for cid, display, role in items:
+            negative = role == "negative"
+            # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name one.
+            vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
+            product = not negative and not vague and (role == "derived" or self.is_product(cid, key))
+            weight = (
+                shared * (1.0 if product else w.kw_attribute) * (w.kw_derived if role == "derived" else 1.0)
+            )
+            prev = seen.get((cid, negative))
+            if prev is None or weight > prev.weight:
+                seen[(cid, negative)] = _Entry(cid, display, negative, weight, product)
+        return list(seen.values())
+
+    def _en_weight(self, n: int) -> float:
+        w = self.weights
+        if n == 1:
+            return w.kw_single
+        return min(w.kw_phrase_max, w.kw_phrase + w.kw_phrase_step * (n - 2))
+
+    def _zh_weight(self, n: int) -> float:
+        best = 0.0
+        for length, weight in self.weights.zh_by_length:
+            if n >= length:
+                best = weight
+        return best
+
+    def hits(self, fields: list[tuple[str, str]]) -> list[tuple[_Entry, str, int]]:
+        """Keyword entries found in ``(field name, text)`` pairs: (entry, field, occurrences)."""
+        found: dict[tuple[int, str], list[int]] = {}
+        entries: dict[int, _Entry] = {}
+        order: list[tuple[int, str]] = []
+        for fname, text in fields:
+            if not text:
+                continue
+            for hit in self._field_hits(text, fname):
+                for entry in self._lookup(hit.key):
+                    k = (id(entry), fname)
+                    if k not in found:
+                        found[k] = []
+                        order.append(k)
+                        entries[id(entry)] = entry
+                    found[k].append(hit.start)
+        return [(entries[eid], fname, len(found[(eid, fname)])) for eid, fname in order]
+
+    def _lookup(self, key: object) -> list[_Entry]:
+        if isinstance(key, tuple):
+            return self.en.get(key, [])
+        return self.zh.get(str(key), [])
+
+    def _field_hits(self, text: str, fname: str) -> list[_Hit]:
+        raw: list[_Hit] = []
+        toks = tokens(text)
+        for i, tok in enumerate(toks):
+            for key in self.en_first.get(tok, ()):
+                if tuple(toks[i : i + len(key)]) == key:
+                    raw.append(_Hit(i, i + len(key), key, fname))
+        kept = _drop_contained(raw)
+        if has_cjk(text):
+            zraw: list[_Hit] = []
+            folded = fold(text)
+            for start, run in cjk_runs(folded):
+                for j, ch in enumerate(run):
+                    for zkey in self.zh_first.get(ch, ()):
+                        if run.startswith(zkey, j):
+                            zraw.append(_Hit(start + j, start + j + len(zkey), zkey, fname))
+            kept.extend(_drop_contained(zraw))
+        return kept
+
+
+_SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
+# Words that name no product on their own ("parts of ...", "other articles").
+_GENERIC_WORDS = (
+    "parts part component accessory system product good article powder material equipment unit device set "
+    "item module other sundry supply and or of for the with in incl etc not whether thereof than kind type "
+    "similar use used n.e.c nes excluding including made their such"
+)
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+_GENERIC_ZH = frozenset({"产品", "制品", "用品", "材料", "设备", "产业", "集群", "配件", "部件", "其他"})
+_SPLIT_EN = re.compile(r"[;,&/()]|\band\b|\bincl\b\.?|\be\.g\.")
+_SPLIT_ZH = re.compile(r"[、，；/（）()及和与,;]")
+
+
+def _product_phrases(products_en: tuple[str, ...], products_zh: tuple[str, ...]) -> list[str]:
+    """Short product names from a cluster's product lists ("toys & puzzles" -> toys, puzzles)."""
+    out: list[str] = []
+    for text in products_en:
+        for piece in _SPLIT_EN.split(text):
+            words = piece.strip(" .-").split()
+            if 1 <= len(words) <= 3:
+                out.append(" ".join(words))
+    for text in products_zh:
+        for piece in _SPLIT_ZH.split(text):
+            piece = piece.strip()
+            if 2 <= len(piece) <= 8:
+                out.append(piece)
+    return list(dict.fromkeys(out))
+
+
+def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
+    """Longest match wins: drop hits strictly inside a longer hit."""
+    if len(hits) < 2:
+        return hits
+    out = []
+    for h in hits:
+        inside = any(
+            o is not h and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+            for o in hits
+        )
+        if not inside:
+            out.append(h)
+    return out
+
+
+class RuleMatcher:
+    """HS, ICS and keyword evidence for every cluster of a taxonomy."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        weights: RuleWeights | None = None,
+        hs_descriptions: dict[str, str] | None = None,
+    ) -> None:
+        from classifier.weak import read_hs_descriptions
+
+        self.taxonomy = taxonomy
+        self.weights = weights or RuleWeights()
+        hs = read_hs_descriptions() if hs_descriptions is None else hs_descriptions
+        self.index = KeywordIndex(taxonomy, self.weights, hs)
+        self._sector = {c.id: c.sector for c in taxonomy.clusters}
+        self._hs: dict[str, list[str]] = defaultdict(list)
+        self._hs_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self._ics: dict[str, list[str]] = defaultdict(list)
+        self._ics_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for c in taxonomy.clusters:
+            for p in c.hs_prefixes:
+                self._hs[p].append(c.id)
+                for n in range(2, len(p), 2):
+                    self._hs_reverse[p[:n]].append((c.id, p))
+            for code in c.ics_codes:
+                self._ics[code].append(c.id)
+                parts = code.split(".")
+                for n in range(1, len(parts)):
+                    self._ics_reverse[".".join(parts[:n])].append((c.id, code))
+        # How many HS 2022 subheadings a prefix covers: 9503 and 950300 cover the same one, so neither is
+        # "more specific"; 850440 (one subheading) is more specific than 8504 (eight).
+        subheadings = [code for code in hs if len(code) == 6]
+        self._coverage: dict[str, int] = {}
+        for c in taxonomy.clusters:
+            for p in c.hs_prefixes:
+                n = sum(1 for code in subheadings if code.startswith(p)) if len(p) < 6 else 1
+                self._coverage[p] = n or {2: 100, 4: 8}.get(len(p), 1)
+
+    # -- HS -----------------------------------------------------------------------------------
+    def hs(self, codes: list[str], kind: str = "tbt") -> dict[str, tuple[float, str]]:
+        """Best HS evidence per cluster: (score, reason).
+
+        A notice listing codes from many chapters is horizontal (all animal products, all packaging): each
+        code says less, so its evidence is damped by ``hs_horizontal``. An SPS notice concerns food, animal
+        and plant health: its codes for manufactured goods (fur skins, plastic packaging) are damped too.
+        """
+        w = self.weights
+        best: dict[str, tuple[float, str]] = {}
+        chapters = len({c[:2] for c in codes})
+        damp = 1.0
+        if chapters >= w.hs_horizontal_chapters:
+            damp = w.hs_horizontal * math.sqrt(w.hs_horizontal_chapters / chapters)
+        for code in codes:
+            matches: list[tuple[int, str, str]] = []
+            for n in range(2, len(code) + 1, 2):
+                prefix = code[:n]
+                for cid in self._hs.get(prefix, ()):
+                    matches.append((n, cid, prefix))
+            if matches:
+                narrowest = min(self._coverage.get(prefix, 1) for _, _, prefix in matches)
+                for n, cid, prefix in matches:
+                    score = self._hs_score(n) * damp
+                    if self._coverage.get(prefix, 1) > narrowest:
+                        score *= w.hs_shadow
+                    if kind == "sps" and self._sector[cid] not in _SPS_SECTORS:
+                        score *= w.sps_non_food
+                    _keep(best, cid, score, f"hs:{prefix}")
+            else:
+                broad = (w.hs_broad_chapter if len(code) <= 2 else w.hs_broad_heading) * damp
+                for cid, _prefix in self._hs_reverse.get(code, ()):
+                    _keep(best, cid, broad, f"hs:{code}")
+        return best
+
+    def _hs_score(self, n: int) -> float:
+        score = 0.0
+        for length, weight in self.weights.hs_by_length:
+            if n >= length:
+                score = weight
+        return score
+
+    # -- ICS ------------------------------------------------------------------------------------
+    def ics(self, codes: list[str]) -> dict[str, tuple[float, str]]:
+        """Best ICS evidence per cluster: (score, reason)."""
+        w = self.weights
+        best: dict[str, tuple[float, str]] = {}
+        for code in codes:
+            parts = code.split(".")
+            matched = False
+            for n in range(len(parts), 0, -1):
+                prefix = ".".join(parts[:n])
+                for cid in self._ics.get(prefix, ()):
+                    _keep(best, cid, w.ics_exact if n == len(parts) else w.ics_narrower, f"ics:{code}")
+                    matched = True
+            if not matched:
+                for cid, _ in self._ics_reverse.get(code, ()):
+                    _keep(best, cid, w.ics_broader * (len(parts) + 1) / 3, f"ics:{code}")
+        return best
+
+    # -- keywords -------------------------------------------------------------------------------
+    def keywords(self, doc: Doc) -> dict[str, tuple[float, list[str]]]:
+        """Keyword evidence per cluster: (score, reasons)."""
+        w = self.weights
+        fields = [
+            ("title", f"{doc.title}\n{doc.title_zh}"),
+            ("products", f"{doc.products}\n{doc.products_zh}"),
+            ("description", doc.description),
+        ]
+        factor = {"title": w.field_title, "products": w.field_products, "description": w.field_description}
+        per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
+        negative: dict[str, set[str]] = defaultdict(set)
+        for entry, fname, count in self.index.hits(fields):
+            if entry.negative:
+                negative[entry.cluster].add(fname)
+                continue
+            strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
+            strength = min(strength, 0.95)
+            cur = per_cluster[entry.cluster]
+            if strength > cur.get(entry.display, 0.0):
+                cur[entry.display] = strength
+        out: dict[str, tuple[float, list[str]]] = {}
+        for cid, kws in per_cluster.items():
+            prod = 1.0
+            for s in kws.values():
+                prod *= 1.0 - s
+            ranked = sorted(kws, key=lambda k: -kws[k])
+            out[cid] = (1.0 - prod, [f"kw:{k}" for k in ranked[:5]])
+        return out
+
+    def evidence(self, doc: Doc) -> dict[str, Evidence]:
+        """HS, ICS and keyword evidence for every cluster with any."""
+        out: dict[str, Evidence] = defaultdict(Evidence)
+        hs_codes, ics_codes = doc.codes()
+        for cid, (score, reason) in self.hs(hs_codes, doc.kind).items():
+            ev = out[cid]
+            ev.hs = score
+            ev.reasons.append(reason)
+        for cid, (score, reason) in self.ics(ics_codes).items():
+            ev = out[cid]
+            ev.ics = score
+            ev.reasons.append(reason)
+        for cid, (score, reasons) in self.keywords(doc).items():
+            ev = out[cid]
+            ev.kw = score
+            ev.reasons.extend(reasons)
+        return dict(out)
+
+
+def _keep(best: dict[str, tuple[float, str]], cid: str, score: float, reason: str) -> None:
+    if score > best.get(cid, (0.0, ""))[0]:
+        best[cid] = (score, reason)

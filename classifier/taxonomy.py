@@ -1,0 +1,246 @@
+"""The cluster taxonomy: ``config/clusters.yaml``, validated, hashed and cached by file stamp.
+
+Every cluster has an ``id`` (stable: evaluation sets, subscriptions and the index use it), zh/en names,
+HS match prefixes, ICS codes, English and Chinese keywords, negative keywords, products, places and risk
+themes. The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
+names the file, the cluster id, the key and the fix. The file is re-read when it changes on disk, so an
+edit takes effect without code changes (and, for a running service, on the next batch).
+
+>>> tax = load_taxonomy()                       # doctest: +SKIP
+>>> tax.get("toys").name_zh                     # doctest: +SKIP
+'玩具产业集群'
+>>> cluster_name("toys", "en")                  # doctest: +SKIP
+'Toys (wooden, plush, plastic, inflatable)'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from classifier.errors import TaxonomyError
+from tbtwatch.settings import REPO_ROOT, Settings
+
+CLUSTERS_FILE = "clusters.yaml"
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+_HS = re.compile(r"^\d{2}(\d{2}){0,4}$")
+_ICS = re.compile(r"^\d{2}(\.\d{3}(\.\d{2})?)?$")
+_LIST_KEYS = (
+    "hs_prefixes",
+    "ics_codes",
+    "keywords_en",
+    "keywords_zh",
+    "negative_keywords",
+    "products_en",
+    "products_zh",
+    "places_zh",
+    "risk_themes",
+)
+_REQUIRED = ("id", "name_zh", "name_en", "sector")
+_ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
+_TOP_KEYS = frozenset({"version", "clusters"})
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """One Zhejiang export industry cluster as configured."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    sector: str
+    hs_prefixes: tuple[str, ...] = ()
+    ics_codes: tuple[str, ...] = ()
+    keywords_en: tuple[str, ...] = ()
+    keywords_zh: tuple[str, ...] = ()
+    negative_keywords: tuple[str, ...] = ()
+    products_en: tuple[str, ...] = ()
+    products_zh: tuple[str, ...] = ()
+    places_zh: tuple[str, ...] = ()
+    risk_themes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterName:
+    """The display names of a cluster (what alerts and the web app show)."""
+
+    id: str
+    zh: str
+    en: str
+
+
+class Taxonomy:
+    """The validated clusters, in file order, with a content hash for model artifacts."""
+
+    def __init__(self, clusters: list[Cluster], source: str, version: int = 1) -> None:
+        self.clusters = clusters
+        self.source = source
+        self.version = version
+        self.by_id = {c.id: c for c in clusters}
+        self.ids = [c.id for c in clusters]
+        blob = json.dumps([asdict(c) for c in clusters], ensure_ascii=False, sort_keys=True)
+        #: SHA-256 of the clusters' content: a model trained on another taxonomy is not used.
+        self.hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def __len__(self) -> int:
+        return len(self.clusters)
+
+    def __contains__(self, cluster_id: object) -> bool:
+        return cluster_id in self.by_id
+
+    def get(self, cluster_id: str) -> Cluster:
+        """The cluster with this id; :class:`TaxonomyError` when there is none."""
+        try:
+            return self.by_id[cluster_id]
+        except KeyError:
+            raise TaxonomyError(f"{self.source}: no cluster with id {cluster_id!r}") from None
+
+    def names(self) -> dict[str, ClusterName]:
+        """Display names of every cluster, keyed by id."""
+        return {c.id: ClusterName(c.id, c.name_zh, c.name_en) for c in self.clusters}
+
+
+def default_path(settings: Settings | None = None) -> Path:
+    """``clusters.yaml`` in the configured config folder (the bundled ``config/`` by default)."""
+    base = settings.config_dir if settings is not None else REPO_ROOT / "config"
+    return base / CLUSTERS_FILE
+
+
+def parse_taxonomy(data: Any, source: str) -> Taxonomy:
+    """Validate parsed YAML and build a :class:`Taxonomy`; errors name the cluster id, the key and the fix."""
+    if not isinstance(data, dict):
+        raise TaxonomyError(f"{source}: expected a mapping with 'version' and 'clusters' at the top")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise TaxonomyError(
+            f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}. "
+            f"Fix: remove them; allowed: {', '.join(sorted(_TOP_KEYS))}."
+        )
+    version = data.get("version", 1)
+    if version != 1:
+        raise TaxonomyError(f"{source}: version {version!r} is not supported. Fix: set 'version: 1'.")
+    raw = data.get("clusters")
+    if not isinstance(raw, list) or not raw:
+        raise TaxonomyError(f"{source}: 'clusters' must be a non-empty list of cluster mappings")
+    clusters: list[Cluster] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        where = f"{source}: cluster #{index + 1}"
+        if not isinstance(item, dict):
+            raise TaxonomyError(f"{where}: expected a mapping, got {type(item).__name__}")
+        cid = item.get("id")
+        if not isinstance(cid, str) or not _ID.match(cid):
+            raise TaxonomyError(
+                f"{where}: 'id' {cid!r} is missing or malformed. Fix: use lower-case letters, digits and '_'."
+            )
+        where = f"{source}: cluster '{cid}'"
+        if cid in seen:
+            raise TaxonomyError(
+                f"{where}: duplicate id (also cluster #{seen[cid]}). Fix: ids must be unique."
+            )
+        seen[cid] = index + 1
+        extra = sorted(set(item) - _ALLOWED)
+        if extra:
+            raise TaxonomyError(
+                f"{where}: unknown key(s) {', '.join(map(repr, extra))}. "
+                f"Fix: remove them or use one of: {', '.join(sorted(_ALLOWED))}."
+            )
+        for key in _REQUIRED[1:]:
+            value = item.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise TaxonomyError(f"{where}: '{key}' must be a non-empty string")
+        lists = {key: _string_list(item.get(key), key, where) for key in _LIST_KEYS}
+        for pos, code in enumerate(lists["hs_prefixes"]):
+            if not _HS.match(code):
+                raise TaxonomyError(
+                    f"{where}: hs_prefixes[{pos}] {code!r} is not an HS prefix. "
+                    "Fix: give 2, 4, 6, 8 or 10 digits as a quoted string, e.g. '9503'."
+                )
+        for pos, code in enumerate(lists["ics_codes"]):
+            if not _ICS.match(code):
+                raise TaxonomyError(
+                    f"{where}: ics_codes[{pos}] {code!r} is not an ICS code. "
+                    "Fix: write it like '97', '97.200' or '97.200.50' (quoted)."
+                )
+        if not (lists["hs_prefixes"] or lists["ics_codes"] or lists["keywords_en"] or lists["keywords_zh"]):
+            raise TaxonomyError(
+                f"{where}: no hs_prefixes, ics_codes or keywords: nothing could ever match it"
+            )
+        clusters.append(
+            Cluster(
+                id=cid,
+                name_zh=str(item["name_zh"]).strip(),
+                name_en=str(item["name_en"]).strip(),
+                sector=str(item["sector"]).strip(),
+                **{key: tuple(dict.fromkeys(values)) for key, values in lists.items()},
+            )
+        )
+    return Taxonomy(clusters, source, version)
+
+
+def _string_list(value: Any, key: str, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TaxonomyError(f"{where}: '{key}' must be a list, got {type(value).__name__}")
+    out = []
+    for pos, entry in enumerate(value):
+        if not isinstance(entry, str):
+            # YAML reads 0303 as an octal number and 61.20 as a float: codes must be quoted strings.
+            raise TaxonomyError(
+                f"{where}: {key}[{pos}] {entry!r} is a {type(entry).__name__}, not a string. "
+                "Fix: quote it (e.g. '0303', '61.020')."
+            )
+        if not entry.strip():
+            raise TaxonomyError(f"{where}: {key}[{pos}] is empty. Fix: remove it.")
+        out.append(entry.strip())
+    return out
+
+
+# libyaml's safe loader when present: the taxonomy is read at every start and on every edit.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_cache: dict[Path, tuple[tuple[int, int], Taxonomy]] = {}
+_lock = threading.Lock()
+
+
+def load_taxonomy(path: str | Path | None = None, settings: Settings | None = None) -> Taxonomy:
+    """Load and validate ``clusters.yaml`` (re-read when the file's size or mtime changes)."""
+    p = Path(path) if path is not None else default_path(settings)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise TaxonomyError(f"{p}: cannot read the cluster taxonomy ({exc}). Fix: check config_dir.") from exc
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _lock:
+        hit = _cache.get(p)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    try:
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise TaxonomyError(f"{p}: not valid YAML ({exc}). Fix: correct the syntax.") from exc
+    taxonomy = parse_taxonomy(data, str(p))
+    with _lock:
+        _cache[p] = (stamp, taxonomy)
+    return taxonomy
+
+
+def cluster_names(settings: Settings | None = None) -> dict[str, ClusterName]:
+    """zh/en display names of every configured cluster, keyed by id (for alerts and the web app)."""
+    return load_taxonomy(settings=settings).names()
+
+
+def cluster_name(cluster_id: str, lang: str = "zh", settings: Settings | None = None) -> str:
+    """The zh or en name of a cluster; the id itself when it is unknown (e.g. removed from the config)."""
+    name = cluster_names(settings).get(cluster_id)
+    if name is None:
+        return cluster_id
+    return name.zh if lang.startswith("zh") else name.en

@@ -1,0 +1,103 @@
+"""Text helpers shared by the rule matcher and the model: tokens, light stemming, CJK detection.
+
+English keywords are matched on tokens, not on raw strings, so that word boundaries come for free
+("pen" never matches "open"), plural and British/American spellings meet ("toys" = "toy",
+"fibres" = "fiber"), and hyphens equal spaces ("e-bike" = "e bike").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TOKEN = re.compile(r"[0-9a-zà-öø-ÿ]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+#: British spellings -> the American form both sides are reduced to.
+_SPELLING = {
+    "fibre": "fiber",
+    "colour": "color",
+    "labelling": "labeling",
+    "labelled": "labeled",
+    "aluminium": "aluminum",
+    "sulphur": "sulfur",
+    "sulphite": "sulfite",
+    "jewellery": "jewelry",
+    "tyre": "tire",
+    "centre": "center",
+    "metre": "meter",
+    "litre": "liter",
+    "moulding": "molding",
+    "mould": "mold",
+    "grey": "gray",
+    "modelling": "modeling",
+    "travelling": "traveling",
+    "licence": "license",
+    "organisation": "organization",
+    "standardisation": "standardization",
+    "harmonised": "harmonized",
+    "vapour": "vapor",
+    "odour": "odor",
+    "programme": "program",
+}
+_KEEP_S = ("ss", "us", "is", "ous", "ics", "sis")
+_INVARIANT = frozenset({"lens", "series", "species", "news", "means", "chassis", "gas", "canvas", "aids"})
+
+
+def stem(token: str) -> str:
+    """Reduce an English token to a singular, American-spelling form (cheap rules, no dictionary)."""
+    t = _SPELLING.get(token, token)
+    if len(t) > 3 and t.endswith("s") and not t.endswith(_KEEP_S) and t not in _INVARIANT:
+        if t.endswith("ies") and len(t) > 4:
+            t = t[:-3] + "y"
+        elif t.endswith(("ches", "shes", "xes", "zes", "sses", "enses")) or (
+            t.endswith("oes") and len(t) > 5
+        ):
+            t = t[:-2]
+        else:
+            t = t[:-1]
+        t = _SPELLING.get(t, t)
+    return t
+
+
+def fold(text: str) -> str:
+    """Lower-case; fold full-width forms (ＰＦＡＳ -> pfas) but keep accents (French, Spanish need them)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed Latin-script tokens of ``text`` (CJK is skipped: it is matched as substrings)."""
+    # "men's" -> men (the possessive s is not a word)
+    return [stem(t) for t in _TOKEN.findall(fold(text)) if t != "s"]
+
+
+_HS_IN_TEXT = re.compile(r"\bHS\s*(?:codes?\s*(?:\(s\))?)?\s*:?\s*(\d{2,10}(?:\s*[;,]\s*\d{2,10})*)", re.I)
+_ICS_IN_TEXT = re.compile(
+    r"\bICS\s*(?:codes?\s*(?:\(s\))?)?\s*:?\s*(\d{2}(?:\.\d{3}){0,2}(?:\.\d{2})?(?:\s*[;,]\s*\d{2}(?:\.\d{3})?(?:\.\d{2})?)*)",
+    re.I,
+)
+
+
+def codes_in_text(text: str) -> tuple[list[str], list[str]]:
+    """HS and ICS codes written into free text: ``(HS code(s): 8702; 8703)``, ``(ICS code(s): 43.040)``."""
+    hs = [
+        c for m in _HS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1)) if len(c) % 2 == 0
+    ]
+    ics = [c for m in _ICS_IN_TEXT.finditer(text) for c in re.split(r"\s*[;,]\s*", m.group(1))]
+    return list(dict.fromkeys(hs)), list(dict.fromkeys(ics))
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` contains a CJK ideograph."""
+    return _CJK.search(text) is not None
+
+
+def cjk_runs(text: str) -> list[tuple[int, str]]:
+    """``(start, run)`` for every run of CJK ideographs in ``text``."""
+    return [(m.start(), m.group()) for m in _CJK_RUN.finditer(text)]
+
+
+def spaced_cjk(text: str) -> str:
+    """Put spaces around each CJK ideograph so word n-grams become character uni- and bigrams."""
+    return _CJK_RUN.sub(lambda m: " " + " ".join(m.group()) + " ", text)

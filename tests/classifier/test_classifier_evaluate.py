@@ -1,0 +1,75 @@
+"""Evaluation arithmetic, gold file reading and the keyword baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier.classify import Classifier
+from classifier.doc import Doc
+from classifier.errors import GoldFileError
+from classifier.evaluate import KeywordBaseline, evaluate, read_gold, scores, select
+from classifier.taxonomy import Taxonomy
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "classifier"
+
+
+def test_micro_macro_per_cluster() -> None:
+    gold = [frozenset({"a"}), frozenset({"a", "b"}), frozenset()]
+    pred = [{"a"}, {"a", "c"}, {"b"}]
+    s = scores(gold, pred)
+    # tp a=2; fp c=1, b=1; fn b=1
+    assert s["micro"] == {"precision": 0.5, "recall": 0.6667, "f1": 0.5714}
+    assert s["per_cluster"]["a"]["f1"] == 1.0
+    assert s["per_cluster"]["b"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 1,
+        "tp": 0,
+        "fp": 1,
+        "fn": 1,
+    }
+    assert s["macro"]["clusters"] == 3 and s["macro"]["f1"] == round(1 / 3, 4)
+    assert s["exact_match"] == round(1 / 3, 4)
+
+
+def test_read_gold_csv(taxonomy: Taxonomy) -> None:
+    items = read_gold(FIXTURES / "gold_small.csv", taxonomy)
+    assert [it.doc.id for it in items][:2] == ["G/TBT/N/EU/9001", "G/TBT/N/USA/9002"]
+    first = items[0]
+    assert first.doc.hs_codes == ["9503"] and first.doc.ics_codes == ["97.200.50"]
+    assert first.doc.member == "EU" and first.gold == frozenset({"toys"}) and first.split == "test"
+    assert items[2].doc.kind == "sps" and items[2].gold == frozenset()
+    assert len(select(items, "dev")) == 2 and len(select(items, "all")) == 4
+
+
+def test_read_gold_jsonl(taxonomy: Taxonomy, tmp_path: Path) -> None:
+    items = read_gold(FIXTURES / "news_small.jsonl", taxonomy)
+    assert items[0].doc.language == "zh" and items[0].doc.kind == "news"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "t", "text": "x", "gold_clusters": "toys"}\n', encoding="utf-8")
+    with pytest.raises(GoldFileError, match="must be a list"):
+        read_gold(bad, taxonomy)
+    bad.write_text("not json\n", encoding="utf-8")
+    with pytest.raises(GoldFileError, match="not JSON"):
+        read_gold(bad, taxonomy)
+
+
+def test_keyword_baseline_is_naive(taxonomy: Taxonomy) -> None:
+    base = KeywordBaseline(taxonomy)
+    assert "toys" in base.predict(Doc(id="x", title="Toys and games"))
+    # no plural handling and no negatives: that is what the system improves on
+    assert "toys" not in base.predict(Doc(id="x", title="A toy"))
+    assert "toys" in base.predict(Doc(id="x", title="warnings about toy poodles"))
+    assert "tea" in base.predict(Doc(id="x", title="茶叶农药残留"))
+
+
+def test_evaluate_reports_system_and_baseline(rules: Classifier, taxonomy: Taxonomy) -> None:
+    items = read_gold(FIXTURES / "gold_small.csv", taxonomy)
+    report = evaluate(rules, items)
+    assert report["system"]["micro"]["f1"] == 1.0
+    assert report["errors"] == []
+    text_only = evaluate(rules, items, text_only=True)
+    assert text_only["text_only"] is True and "baseline" in text_only

@@ -1,0 +1,121 @@
+"""Rule matching: HS specificity, ICS, English keywords (plurals, word boundaries), Chinese, negatives."""
+
+from __future__ import annotations
+
+from classifier.classify import Classifier
+from classifier.doc import Doc
+from classifier.rules import RuleMatcher
+from classifier.taxonomy import Taxonomy
+from classifier.text import codes_in_text, stem, tokens
+
+
+def _clusters(clf: Classifier, title: str, **kw: object) -> dict[str, list[str]]:
+    d = Doc(id="G/TBT/N/EU/1", title=title, **kw)  # type: ignore[arg-type]
+    return {c.cluster_id: c.reasons for c in clf.classify_docs([d], use_model=False)[0].clusters}
+
+
+def test_stemming_plurals_and_spelling() -> None:
+    assert stem("toys") == stem("toy") == "toy"
+    assert stem("batteries") == "battery"
+    assert stem("watches") == "watch"
+    assert stem("glasses") == "glass"
+    assert stem("fibres") == stem("fiber") == "fiber"
+    assert stem("gas") == "gas" and stem("bus") == "bus" and stem("lens") == "lens"
+    assert tokens("Men's e-bikes") == ["men", "e", "bike"]
+
+
+def test_english_keyword_plural_and_singular(rules: Classifier) -> None:
+    assert "toys" in _clusters(rules, "Safety requirements for toy")
+    assert "toys" in _clusters(rules, "Safety requirements for toys")
+    assert "batteries_energy_storage" in _clusters(rules, "Labelling of lithium-ion battery packs")
+
+
+def test_english_keyword_word_boundaries(rules: Classifier) -> None:
+    # "toy" inside "destroy"/"toyota", "tea" inside "steam": no match
+    found = _clusters(rules, "Destroying Toyota steam engines")
+    assert "toys" not in found and "tea" not in found
+
+
+def test_hyphen_equals_space(rules: Classifier) -> None:
+    assert "motorcycles_ebikes_scooters" in _clusters(rules, "Requirements for e bikes and pedelecs")
+    assert "motorcycles_ebikes_scooters" in _clusters(rules, "Requirements for e-bikes and pedelecs")
+
+
+def test_negative_keyword_hides_only_its_occurrence(rules: Classifier) -> None:
+    assert "toys" not in _clusters(rules, "Import conditions for a toy poodle")
+    assert "toys" in _clusters(rules, "Toy poodle figurines and other toys")
+    assert "stationery_pens" not in _clusters(rules, "Pen test requirements for network routers")
+    assert "bearings" not in _clusters(rules, "Bearing in mind the comments received")
+
+
+def test_chinese_substring(rules: Classifier) -> None:
+    found = _clusters(rules, "欧盟拟修订玩具安全法规")
+    assert "toys" in found
+    assert any(r.startswith("kw:玩具") for r in found["toys"])
+    assert "tea" in _clusters(rules, "日本调整茶叶中农药最大残留限量")
+
+
+def test_hazard_word_alone_is_weak_product_word_is_strong(rules: Classifier) -> None:
+    # "phthalates" is a hazard shared by many clusters: alone it labels nothing
+    assert _clusters(rules, "Restriction of phthalates") == {}
+    assert "toys" in _clusters(rules, "Restriction of phthalates in toys")
+
+
+def test_hs_most_specific_prefix_wins(taxonomy: Taxonomy) -> None:
+    m = RuleMatcher(taxonomy)
+    found = m.hs(["850440"])
+    # 850440 is a prefix of pv_solar and lighting; low_voltage_electrical only has 8504
+    assert found["pv_solar"][0] > found["low_voltage_electrical"][0]
+    assert found["lighting"][1] == "hs:850440"
+    assert found["low_voltage_electrical"][1] == "hs:8504"
+
+
+def test_hs_chapter_code_is_weaker_than_heading(taxonomy: Taxonomy) -> None:
+    m = RuleMatcher(taxonomy)
+    heading = m.hs(["8516"])["household_appliances"][0]
+    chapter = m.hs(["85"])["household_appliances"][0]
+    assert heading > 0.9
+    assert chapter < 0.3
+    # a chapter-level cluster prefix ("61") is weaker than a heading prefix ("6110" of children's wear)
+    found = m.hs(["611020"])
+    assert found["childrens_wear_zhili"][0] > found["apparel_knitwear"][0]
+
+
+def test_hs_horizontal_and_sps_damping(taxonomy: Taxonomy) -> None:
+    m = RuleMatcher(taxonomy)
+    alone = m.hs(["3923"])["moulds_plastics"][0]
+    many = m.hs(["3923", "0105", "0207", "0407", "1601", "2309", "4101", "0511"])["moulds_plastics"][0]
+    sps = m.hs(["3923"], "sps")["moulds_plastics"][0]
+    assert many < alone and sps < alone
+    assert m.hs(["0306"], "sps")["aquatic_products"][0] == m.hs(["0306"])["aquatic_products"][0]
+
+
+def test_ics_exact_narrower_broader(taxonomy: Taxonomy) -> None:
+    m = RuleMatcher(taxonomy)
+    assert m.ics(["97.200.50"])["toys"] == (m.weights.ics_exact, "ics:97.200.50")
+    assert m.ics(["97.200"])["toys"][0] < m.ics(["97.200.50"])["toys"][0]
+
+
+def test_reasons_in_labels(rules: Classifier) -> None:
+    d = Doc(id="G/TBT/N/EU/1", title="Toy safety", hs_codes=["950300"], ics_codes=["97.200.50"])
+    label = rules.classify_docs([d])[0]
+    top = label.clusters[0]
+    assert top.cluster_id == "toys"
+    assert {"hs:9503", "ics:97.200.50", "kw:toy safety"} <= set(top.reasons)
+    assert label.model_version == "rules"
+
+
+def test_codes_written_in_products_text(rules: Classifier) -> None:
+    assert codes_in_text("Buses (HS code(s): 8702; 8703); Fuel systems (ICS code(s): 43.060.40)") == (
+        ["8702", "8703"],
+        ["43.060.40"],
+    )
+    d = Doc(id="G/TBT/N/EU/1", title="Ordinance 123", products="Article 5 (HS code(s): 9617)")
+    assert "hs:9617" in rules.classify_docs([d])[0].clusters[0].reasons
+    assert rules.classify_docs([d], text_only=True)[0].clusters == []
+
+
+def test_specific_hs_codes_outside_every_cluster_damp_text(rules: Classifier) -> None:
+    text = "Polishes and creams for footwear or leather"
+    with_codes = _clusters(rules, text, hs_codes=["340510"])
+    assert "footwear" not in with_codes

@@ -1,0 +1,156 @@
+"""The taxonomy loader: the bundled file, validation errors that name the cluster, reload on change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from classifier import TaxonomyError, cluster_name, cluster_names, load_taxonomy
+from classifier.risk import load_risk
+from classifier.taxonomy import Taxonomy, default_path
+from tbtwatch.errors import ConfigError
+from tbtwatch.settings import load_settings
+
+BUNDLED = default_path()
+
+
+def _write(tmp_path: Path, data: object, name: str = "clusters.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _base() -> dict[str, object]:
+    return yaml.load(BUNDLED.read_text(encoding="utf-8"), Loader=_LOADER)
+
+
+def test_bundled_taxonomy_has_the_45_reference_ids(taxonomy: Taxonomy) -> None:
+    assert len(taxonomy) == 45
+    assert len(set(taxonomy.ids)) == 45
+    assert {"toys", "household_appliances", "tea", "pv_solar", "nev_vehicles"} <= set(taxonomy.ids)
+    assert len(taxonomy.hash) == 64
+
+
+def test_reference_ids_match_the_shared_reference(taxonomy: Taxonomy) -> None:
+    reference = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "zhejiang_clusters.yaml"
+    if not reference.exists():
+        pytest.skip(f"shared reference not found at {reference}")
+    ids = [c["id"] for c in yaml.safe_load(reference.read_text(encoding="utf-8"))["clusters"]]
+    assert ids == taxonomy.ids
+
+
+def test_cluster_names_for_alerts_and_web() -> None:
+    names = cluster_names()
+    assert names["toys"].zh == "玩具产业集群"
+    assert names["toys"].en.startswith("Toys")
+    assert cluster_name("toys", "zh") == "玩具产业集群"
+    assert cluster_name("toys", "en").startswith("Toys")
+    assert cluster_name("no_such_cluster") == "no_such_cluster"
+
+
+def test_unknown_key_names_the_cluster(tmp_path: Path) -> None:
+    data = _base()
+    data["clusters"][3]["hs_prefix"] = ["9503"]  # type: ignore[index]
+    with pytest.raises(TaxonomyError) as err:
+        load_taxonomy(_write(tmp_path, data))
+    cid = data["clusters"][3]["id"]  # type: ignore[index]
+    assert f"cluster '{cid}'" in str(err.value)
+    assert "'hs_prefix'" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_duplicate_id(tmp_path: Path) -> None:
+    data = _base()
+    data["clusters"].append(dict(data["clusters"][0]))  # type: ignore[index,union-attr]
+    with pytest.raises(TaxonomyError, match="cluster 'textile_fabrics_fibres': duplicate id"):
+        load_taxonomy(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize("bad", ["95O3", "950", "9503000", ""])
+def test_malformed_hs_prefix(tmp_path: Path, bad: str) -> None:
+    data = _base()
+    toys = next(c for c in data["clusters"] if c["id"] == "toys")  # type: ignore[union-attr]
+    toys["hs_prefixes"] = ["9503", bad]
+    with pytest.raises(TaxonomyError, match=r"cluster 'toys'.*hs_prefixes\[1\]"):
+        load_taxonomy(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize("bad", ["97.2", "97.200.5", "972.00", "97-200"])
+def test_malformed_ics_code(tmp_path: Path, bad: str) -> None:
+    data = _base()
+    toys = next(c for c in data["clusters"] if c["id"] == "toys")  # type: ignore[union-attr]
+    toys["ics_codes"] = [bad]
+    with pytest.raises(TaxonomyError, match=r"cluster 'toys'.*ics_codes\[0\]"):
+        load_taxonomy(_write(tmp_path, data))
+
+
+def test_unquoted_code_must_be_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "clusters.yaml"
+    text = BUNDLED.read_text(encoding="utf-8").replace("  - '9503'\n", "  - 9503\n", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=r"cluster 'toys'.*quote it"):
+        load_taxonomy(path)
+
+
+def test_unknown_top_level_key_and_bad_yaml(tmp_path: Path) -> None:
+    data = _base()
+    data["clusterz"] = []
+    with pytest.raises(TaxonomyError, match="clusterz"):
+        load_taxonomy(_write(tmp_path, data))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("clusters: [\n", encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="not valid YAML"):
+        load_taxonomy(broken)
+    with pytest.raises(TaxonomyError, match="cannot read"):
+        load_taxonomy(tmp_path / "missing.yaml")
+
+
+def test_taxonomy_error_is_a_config_error() -> None:
+    assert issubclass(TaxonomyError, ConfigError)
+
+
+def test_a_yaml_edit_takes_effect_without_code_change(tmp_path: Path) -> None:
+    data = _base()
+    path = _write(tmp_path, data)
+    first = load_taxonomy(path)
+    assert load_taxonomy(path) is first  # cached while unchanged
+    toys = next(c for c in data["clusters"] if c["id"] == "toys")  # type: ignore[union-attr]
+    toys["keywords_en"].append("fidget spinner")
+    _write(tmp_path, data)
+    os.utime(path, ns=(1, 1))  # make sure the stamp differs even on coarse file systems
+    second = load_taxonomy(path)
+    assert "fidget spinner" in second.get("toys").keywords_en
+    assert second.hash != first.hash
+
+
+def test_config_dir_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    data = _base()
+    data["clusters"] = [c for c in data["clusters"] if c["id"] in ("toys", "tea")]  # type: ignore[union-attr]
+    _write(conf, data)
+    (conf / "risk.yaml").write_text(
+        (BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    monkeypatch.setenv("TBTWATCH_CONFIG_DIR", str(conf))
+    settings = load_settings(tmp_path, environ={})
+    assert load_taxonomy(settings=settings).ids == ["toys", "tea"]
+    assert set(cluster_names(settings)) == {"toys", "tea"}
+    assert load_risk(settings=settings).market("EU")[0] == 1.0
+
+
+def test_risk_yaml_validation(tmp_path: Path) -> None:
+    data = yaml.safe_load((BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"))
+    data["signals"]["ban"]["weight"] = 3
+    with pytest.raises(TaxonomyError, match=r"signals\.ban.*between 0 and 1"):
+        load_risk(_write(tmp_path, data, "risk.yaml"))
+    data = yaml.safe_load((BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"))
+    data["market"] = {}
+    with pytest.raises(TaxonomyError, match="unknown key"):
+        load_risk(_write(tmp_path, data, "risk.yaml"))
