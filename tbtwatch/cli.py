@@ -90,10 +90,12 @@ def run_guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as exc:
-        err_console.print(f"[bold red]configuration error:[/] {exc}", markup=True, highlight=False)
+        err_console.print(
+            f"[bold red]configuration error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
     except TbtwatchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
-SHARED = REPO.parent / "shared"
+from testutil import SHARED
 
 
 @pytest.fixture
@@ -32,18 +28,3 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         if var.startswith("TBTWATCH_") and var not in {"TBTWATCH_HOME", "TBTWATCH_ES_URL"}:
             monkeypatch.delenv(var)
     yield h
-
-
-def subprocess_env(home: Path | None = None) -> dict[str, str]:
-    """Environment for running ``python -m tbtwatch`` from the checkout in a subprocess."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONIOENCODING"] = "utf-8"
-    if home is not None:
-        env["TBTWATCH_HOME"] = str(home)
-    return env
-
-
-def tbtwatch_cmd(*args: str) -> list[str]:
-    """Command line for the CLI in a subprocess."""
-    return [sys.executable, "-m", "tbtwatch", *args]

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, subprocess_env, tbtwatch_cmd
+from testutil import FIXTURES, subprocess_env, tbtwatch_cmd
 from core_workbooks import BULK_HEADERS, row, write
 
 from tbtwatch.eping_workbook import open_workbook

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from testutil import REPO
 
 from tbtwatch.errors import ConfigError
 from tbtwatch.settings import documented_settings, load_settings
