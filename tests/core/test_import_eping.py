@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from testutil import FIXTURES, subprocess_env, tbtwatch_cmd
 from core_workbooks import BULK_HEADERS, row, write
+from testutil import FIXTURES, subprocess_env, tbtwatch_cmd
 
 from tbtwatch.eping_workbook import open_workbook
 from tbtwatch.errors import ImportFileError
