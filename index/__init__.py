@@ -17,7 +17,13 @@ Exceptions::
 from __future__ import annotations
 
 from index.backend import Bucket, Hit, Results, SearchBackend, open_backend
-from index.errors import IndexLockedError, IndexUnavailableError, IndexWriteError, QuerySyntaxError, SearchError
+from index.errors import (
+    IndexLockedError,
+    IndexUnavailableError,
+    IndexWriteError,
+    QuerySyntaxError,
+    SearchError,
+)
 from index.query import Query, parse_text
 
 __all__ = [

@@ -3,8 +3,8 @@
 Two analyses run on every text field:
 
 * **English** (``tbt_en``): words are runs of letters, marks, digits and ``_`` (Han characters excluded),
-  joined across ``.``/``'`` inside a word (``U.S``, ``manufacturer's``) and numbers across ``.``/``,``
-  (``3.5``, ``1,000``) as Unicode word segmentation does; lower-cased, the Lucene English stop words
+  joined across ``:``/``.``/``'`` between letters (``U.S``, ``manufacturer's``) and ``.``/``,`` between
+  digits (``3.5``, ``1,000``) as Unicode word segmentation does; lower-cased, the Lucene English stop words
   removed (their positions are kept, so phrases behave as in Elasticsearch), Snowball English (Porter2)
   stemming. Elasticsearch's ``tbt_english`` analyzer is the same chain built from its standard parts.
 * **CJK** (``tbt_cjk``): every Han character is one token; everything between Han characters is one
@@ -52,8 +52,12 @@ _HAS_HAN = re.compile(HAN_CLASS)
 
 # The same classes for the Rust regex engine (tantivy's regex tokenizer): literal characters in classes.
 _RUST_HAN = HAN_CLASS
-_RUST_WORD_CHAR = rf"[[\p{{L}}\p{{M}}\p{{N}}_]--{_RUST_HAN}]"
-EN_TOKEN_PATTERN = rf"\p{{N}}+(?:[.,]\p{{N}}+)+|{_RUST_WORD_CHAR}+(?:['.]{_RUST_WORD_CHAR}+)*"
+_RUST_LETTER = rf"[[\p{{L}}\p{{M}}\p{{Nl}}\p{{No}}_]--{_RUST_HAN}]"
+_RUST_DIGIT = r"\p{Nd}"
+# Unicode word segmentation (UAX #29), as Elasticsearch's standard tokenizer applies it: letters join
+# across : . ' · ("standard:BPR", "U.S", "don't"), digits across . , ; ' ("3.5", "1,000"), and letters
+# and digits join directly ("3.5V", "GB4806"). A chain of such runs is one token.
+EN_TOKEN_PATTERN = rf"(?:{_RUST_LETTER}(?:[:.'·]{_RUST_LETTER})*|{_RUST_DIGIT}(?:[.,;']{_RUST_DIGIT})*)+"
 CJK_TOKEN_PATTERN = rf"{_RUST_HAN}|[^{_class_body()}]+"
 
 EN_ANALYZER = "tbt_en"
@@ -63,7 +67,7 @@ MAX_EN_TOKEN_BYTES = 100
 #: Separator tokens of the CJK field at least this long (bytes) are dropped (positions kept).
 CJK_SEPARATOR_DROP_BYTES = 5
 
-#: Typographic apostrophes folded to ``'`` before analysis so ``manufacturer’s`` stems like ``manufacturer's``.
+#: Typographic apostrophes folded to ``'`` so ``manufacturer’s`` stems like ``manufacturer's``.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\uff07": "'"})
 
 

@@ -103,6 +103,7 @@ class SearchBackend(abc.ABC):
     def rebuild(self, docs: Iterator[dict[str, Any]]) -> int:
         """Build a fresh index from ``docs`` and make it current at once; return the number indexed."""
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Release files and connections."""
 
@@ -114,7 +115,7 @@ class SearchBackend(abc.ABC):
 
     # -- shared --------------------------------------------------------------------------------
     def bulk_upsert(self, notices: Sequence[Notice], labels: Mapping[str, Labels] | None = None) -> int:
-        """Index notices with their labels (``store.get_labels_many``); unlabelled notices have no clusters."""
+        """Index notices with their labels (from ``store.get_labels_many``); unlabelled ones have none."""
         labels = labels or {}
         return self.upsert_documents([build_document(n, labels.get(n.id)) for n in notices])
 
@@ -123,7 +124,9 @@ class SearchBackend(abc.ABC):
         return self.rebuild(store_documents(store, progress=progress, batch_size=batch_size))
 
 
-def store_documents(store: Store, *, progress: Progress | None = None, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+def store_documents(
+    store: Store, *, progress: Progress | None = None, batch_size: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Index documents of every stored notice with its labels, read in batches."""
     batch: list[Notice] = []
 
@@ -152,11 +155,15 @@ def finish_facets(raw: Mapping[str, Mapping[str, int]]) -> dict[str, list[Bucket
             keys = sorted(counts, key=lambda k: (-counts[k], k))[:size]
             out[name] = [Bucket(k, counts[k]) for k in sorted(keys)]
         else:
-            out[name] = [Bucket(k, c) for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]]
+            out[name] = [
+                Bucket(k, c) for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+            ]
     return out
 
 
-def make_hit(doc_id: str, score: float | None, source: Mapping[str, Any], query: Query, plan: Plan | None) -> Hit:
+def make_hit(
+    doc_id: str, score: float | None, source: Mapping[str, Any], query: Query, plan: Plan | None
+) -> Hit:
     """A hit from a stored document: snippets marking the query's positive leaves, and the hit fields."""
     snippets = highlight.snippets(source, plan) if query.highlight else {}
     return Hit(doc_id, score, snippets, {k: source.get(k) for k in HIT_FIELDS})

@@ -29,11 +29,31 @@ LIST_FIELDS = ("clusters", "hs_codes", "ics_codes")
 DATE_FIELDS = ("distributed_on", "comment_deadline")
 #: What a hit carries back besides snippets.
 HIT_FIELDS = (
-    "kind", "doc_type", "member", "title", "title_zh", "products", "products_zh", "distributed_on",
-    "comment_deadline", "clusters", "risk", "hs_codes", "ics_codes", "url", "base_id", "language",
+    "kind",
+    "doc_type",
+    "member",
+    "title",
+    "title_zh",
+    "products",
+    "products_zh",
+    "distributed_on",
+    "comment_deadline",
+    "clusters",
+    "risk",
+    "hs_codes",
+    "ics_codes",
+    "url",
+    "base_id",
+    "language",
 )
 #: Facet name -> field.
-FACETS: dict[str, str] = {"member": "member", "cluster": "clusters", "kind": "kind", "risk": "risk", "month": "month"}
+FACETS: dict[str, str] = {
+    "member": "member",
+    "cluster": "clusters",
+    "kind": "kind",
+    "risk": "risk",
+    "month": "month",
+}
 #: Buckets kept per facet (the month facet is returned in chronological order).
 FACET_SIZES: dict[str, int] = {"member": 50, "cluster": 50, "kind": 3, "risk": 3, "month": 240}
 #: Buckets asked from a backend per facet: more than any facet's number of values, so counts are exact.
@@ -84,5 +104,5 @@ def build_document(notice: Notice, labels: Labels | None) -> dict[str, Any]:
 
 
 def prefixes(code: str) -> list[str]:
-    """Every leading substring of a code (``8507`` -> ``8``, ``85``, ``850``, ``8507``): prefix search by term."""
+    """Every leading substring of a code (``8507``: ``8``, ``85``, ``850``, ``8507``), for prefix search."""
     return [code[:i] for i in range(1, len(code) + 1)]

@@ -74,6 +74,11 @@ def _register(idx: tantivy.Index) -> tantivy.Index:
     return idx
 
 
+def _count(result: tantivy.SearchResult) -> int:
+    # SearchResult.count exists at runtime (search(..., count=True)) but is missing from tantivy's stubs
+    return int(getattr(result, "count", 0) or 0)
+
+
 def _day(iso: str) -> datetime:
     d = date.fromisoformat(iso)
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
@@ -129,7 +134,9 @@ class EmbeddedBackend(SearchBackend):
         try:
             idx = _register(tantivy.Index.open(str(folder)))
         except ValueError as exc:
-            raise IndexUnavailableError(f"cannot open the index in {folder}: {exc}. Fix: run `tbtwatch reindex`.") from exc
+            raise IndexUnavailableError(
+                f"cannot open the index in {folder}: {exc}. Fix: run `tbtwatch reindex`."
+            ) from exc
         self._open = (name, idx)
         return idx
 
@@ -177,7 +184,9 @@ class EmbeddedBackend(SearchBackend):
                 writer = idx.writer(heap_size=heap, num_threads=threads)
             except ValueError as exc:
                 if "LockBusy" not in str(exc):
-                    raise IndexUnavailableError(f"cannot write the index in {self.path / name}: {exc}") from exc
+                    raise IndexUnavailableError(
+                        f"cannot write the index in {self.path / name}: {exc}"
+                    ) from exc
                 if time.monotonic() > deadline:
                     raise IndexLockedError(
                         f"the index in {self.path / name} is being written by another process (waited "
@@ -317,11 +326,16 @@ class EmbeddedBackend(SearchBackend):
     def _compile(self, p: Plan) -> tantivy.Query:
         if isinstance(p, Not):
             return tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, tantivy.Query.all_query()), (tantivy.Occur.MustNot, self._compile(p.item))]
+                [
+                    (tantivy.Occur.Must, tantivy.Query.all_query()),
+                    (tantivy.Occur.MustNot, self._compile(p.item)),
+                ]
             )
         if isinstance(p, And):
             clauses = [
-                (tantivy.Occur.MustNot, self._compile(i.item)) if isinstance(i, Not) else (tantivy.Occur.Must, self._compile(i))
+                (tantivy.Occur.MustNot, self._compile(i.item))
+                if isinstance(i, Not)
+                else (tantivy.Occur.Must, self._compile(i))
                 for i in p.items
             ]
             if all(occ == tantivy.Occur.MustNot for occ, _q in clauses):
@@ -376,7 +390,9 @@ class EmbeddedBackend(SearchBackend):
             return tantivy.Query.all_query()
         return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
 
-    def _search(self, searcher: tantivy.Searcher, tq: tantivy.Query, q: Query, limit: int, offset: int) -> Any:
+    def _search(
+        self, searcher: tantivy.Searcher, tq: tantivy.Query, q: Query, limit: int, offset: int
+    ) -> Any:
         if q.effective_sort == "date":
             return searcher.search(
                 tq, limit, count=True, order_by_field="sort_key", offset=offset, order=tantivy.Order.Desc
@@ -395,11 +411,13 @@ class EmbeddedBackend(SearchBackend):
         tq = self.tantivy_query(query, plan)
         searcher = idx.searcher()
         found = self._search(searcher, tq, query, max(query.size, 1), query.offset)
-        results.total = int(found.count or 0)
+        results.total = _count(found)
         by_date = query.effective_sort == "date"
         for score, addr in found.hits[: query.size]:
             source = self._source(searcher.doc(addr))
-            results.hits.append(make_hit(source["id"], None if by_date else float(score), source, query, plan))
+            results.hits.append(
+                make_hit(source["id"], None if by_date else float(score), source, query, plan)
+            )
         if query.facets:
             results.facets = finish_facets(self._facets(searcher, tq) if results.total else {})
         results.took_ms = (time.perf_counter() - started) * 1000
@@ -436,7 +454,7 @@ class EmbeddedBackend(SearchBackend):
         searcher = idx.searcher()
         if query is None:
             return int(searcher.num_docs)
-        return int(searcher.search(self.tantivy_query(query), 1, count=True).count or 0)
+        return _count(searcher.search(self.tantivy_query(query), 1, count=True))
 
     def ids(self, query: Query, limit: int | None = None) -> list[str]:
         """Ids of every match, in the query's order."""
@@ -445,7 +463,7 @@ class EmbeddedBackend(SearchBackend):
             return []
         searcher = idx.searcher()
         tq = self.tantivy_query(query)
-        total = int(searcher.search(tq, 1, count=True).count or 0)
+        total = _count(searcher.search(tq, 1, count=True))
         want = total if limit is None else min(total, limit)
         if want == 0:
             return []

@@ -14,7 +14,7 @@ class QuerySyntaxError(SearchError, ValueError):
 
 
 class IndexUnavailableError(SearchError):
-    """The search backend cannot be reached or opened (cluster unreachable, refused credentials, bad index)."""
+    """The backend cannot be reached or opened (cluster unreachable, credentials refused, bad index)."""
 
 
 class IndexLockedError(SearchError):

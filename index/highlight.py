@@ -18,6 +18,7 @@ MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 #: Characters of text shown per snippet field.
 FRAGMENT_CHARS = {"title": 300, "title_zh": 200, "products_zh": 200, "description": 240}
 _LEAD = 40  # context kept before the first match of a fragment
+_SNAP = 20  # how far a fragment start may move to reach a word boundary
 
 
 def spans(text: str, plan: Plan | None) -> list[tuple[int, int]]:
@@ -71,6 +72,10 @@ def render(text: str, marks: list[tuple[int, int]], max_chars: int) -> str:
             if n > best_n:
                 best, best_n = b, n
         begin, end = best, best + max_chars
+        first_mark = min((ms for ms, _me in marks if ms >= begin), default=end)
+        space = text.find(" ", begin, min(begin + _SNAP, first_mark))
+        if begin > 0 and space >= 0:  # start the fragment at a word, not inside one
+            begin = space + 1
     out = ["…" if begin > 0 else ""]
     cursor = begin
     for s, e in marks:

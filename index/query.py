@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -49,6 +49,7 @@ _CLOSE_PARENS = {")", "）"}
 _OPERATORS = {"AND", "OR", "NOT"}
 _WORD_END = re.compile(r"[\s()（）\"“”「」＂]")
 _SYMBOL_HINT = re.compile(r"^g\s*/\s*(tbt|sps)\s*/", re.IGNORECASE)
+T = TypeVar("T", covariant=True)
 
 
 # -- syntax tree of the text ---------------------------------------------------------------------
@@ -74,24 +75,24 @@ class SymbolRef:
 
 
 @dataclass(frozen=True, slots=True)
-class And:
+class And(Generic[T]):
     """Every item must match."""
 
-    items: tuple[Node, ...]
+    items: tuple[T, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Or:
+class Or(Generic[T]):
     """At least one item must match."""
 
-    items: tuple[Node, ...]
+    items: tuple[T, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Not:
+class Not(Generic[T]):
     """The item must not match."""
 
-    item: Node
+    item: T
 
 
 # -- planned leaves: what the backends compile ---------------------------------------------------
@@ -110,9 +111,11 @@ class CjkMatch:
     text: str
 
 
-Node = Word | Phrase | SymbolRef | And | Or | Not
-Leaf = EnMatch | CjkMatch | SymbolRef
-Plan = EnMatch | CjkMatch | SymbolRef | And | Or | Not
+#: The syntax tree of query text, as typed.
+Node: TypeAlias = "Word | Phrase | SymbolRef | And[Node] | Or[Node] | Not[Node]"
+#: The analysed tree the backends compile.
+Leaf: TypeAlias = "EnMatch | CjkMatch | SymbolRef"
+Plan: TypeAlias = "EnMatch | CjkMatch | SymbolRef | And[Plan] | Or[Plan] | Not[Plan]"
 
 
 # -- parser -----------------------------------------------------------------------------------------
@@ -138,11 +141,14 @@ def _lex(text: str) -> list[_Tok]:
             i += 1
         elif ch in _OPEN_QUOTES or ch in "”」":
             if ch not in _OPEN_QUOTES:
-                raise QuerySyntaxError(f"query: closing quote {ch!r} at position {i + 1} has no opening quote")
+                raise QuerySyntaxError(
+                    f"query: closing quote {ch!r} at position {i + 1} has no opening quote"
+                )
             end = text.find(_OPEN_QUOTES[ch], i + 1)
             if end < 0:
                 raise QuerySyntaxError(
-                    f"query: the quote {ch!r} at position {i + 1} is never closed. Fix: close the phrase with "
+                    f"query: the quote {ch!r} at position {i + 1} is never closed. "
+                    "Fix: close the phrase with "
                     f"{_OPEN_QUOTES[ch]!r}."
                 )
             toks.append(_Tok("phrase", text[i + 1 : end], i))
@@ -247,7 +253,9 @@ class _Parser:
             return _word(tok.text)
         if tok.kind == "close":
             raise QuerySyntaxError(f"query: ')' at position {tok.pos + 1} has no opening parenthesis")
-        raise QuerySyntaxError(f"query: {tok.text} at position {tok.pos + 1} needs a word, phrase or group before it")
+        raise QuerySyntaxError(
+            f"query: {tok.text} at position {tok.pos + 1} needs a word, phrase or group before it"
+        )
 
 
 def _word(text: str) -> Node:
@@ -273,14 +281,16 @@ def parse_text(text: str) -> Node | None:
 # -- planning: analyse leaves, drop the empty ones ------------------------------------------------
 def _plan_text(text: str) -> Plan | None:
     runs, rest = analysis.split_han(analysis.prepare(text))
-    parts: list[Plan] = []
+    parts: list[EnMatch | CjkMatch] = []
     terms = analysis.english_terms(rest) if rest.strip() else ()
     if terms:
         parts.append(EnMatch(" ".join(rest.split()), terms))
     parts.extend(CjkMatch(r) for r in runs)
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else And(tuple(parts))
+    if len(parts) == 1:
+        return parts[0]
+    return And(tuple(parts))
 
 
 def plan(node: Node | None) -> Plan | None:
@@ -301,7 +311,10 @@ def plan(node: Node | None) -> Plan | None:
         return items[0]
     flat: list[Plan] = []
     for it in items:  # (a AND b) AND c == a AND b AND c: keeps the backends' queries shallow
-        flat.extend(it.items if type(it) is type(node) else (it,))  # type: ignore[union-attr]
+        if (isinstance(node, And) and isinstance(it, And)) or (isinstance(node, Or) and isinstance(it, Or)):
+            flat.extend(it.items)
+        else:
+            flat.append(it)
     return And(tuple(flat)) if isinstance(node, And) else Or(tuple(flat))
 
 
@@ -336,7 +349,9 @@ class Query(BaseModel):
     distributed_to: date | None = None
     deadline_from: date | None = None
     deadline_to: date | None = None
-    open_on: date | None = Field(default=None, description="open for comment on this day (deadline on or after)")
+    open_on: date | None = Field(
+        default=None, description="open for comment on this day (deadline on or after)"
+    )
     sort: Sort = "relevance"
     page: int = Field(default=1, ge=1)
     size: int = Field(default=20, ge=0, le=MAX_PAGE_SIZE)
@@ -413,7 +428,9 @@ class Query(BaseModel):
             if lo and hi and lo > hi:
                 raise ValueError(f"{name} range starts ({lo}) after it ends ({hi})")
         if self.page * self.size > MAX_RESULT_WINDOW:
-            raise ValueError(f"page {self.page} of {self.size} goes past result {MAX_RESULT_WINDOW}; narrow the search")
+            raise ValueError(
+                f"page {self.page} of {self.size} goes past result {MAX_RESULT_WINDOW}; narrow the search"
+            )
         return self
 
     def replace(self, **changes: Any) -> Query:
@@ -453,7 +470,7 @@ def _seq(v: Any) -> list[Any]:
 def _explain(exc: PydanticValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "query"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("query: ")
+        parts.append(msg if loc in ("", "text") else f"{loc}: {msg}")
     return "query: " + "; ".join(parts)

@@ -80,7 +80,9 @@ def filters_match(q: Query, doc: Mapping[str, Any]) -> bool:
         return False
     if q.hs_prefixes and not any(c.startswith(p) for c in doc.get("hs_codes") or () for p in q.hs_prefixes):
         return False
-    if q.ics_prefixes and not any(c.startswith(p) for c in doc.get("ics_codes") or () for p in q.ics_prefixes):
+    if q.ics_prefixes and not any(
+        c.startswith(p) for c in doc.get("ics_codes") or () for p in q.ics_prefixes
+    ):
         return False
     if not _in_range(doc.get("distributed_on"), q.distributed_from, q.distributed_to):
         return False

@@ -270,6 +270,13 @@ def quarantine(
         console.print(f"#{r['id']} {r['created_at']} [{r['source']}] {r['reason']}", highlight=False)
 
 
+# -- search and reindex (index package; its backends load lazily) ---------------------------------
+from index.cli import reindex_cmd, search_cmd  # noqa: E402  (registered after the core commands)
+
+app.command("search")(search_cmd)
+app.command("reindex")(reindex_cmd)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
