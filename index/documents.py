@@ -86,11 +86,11 @@ def build_document(notice: Notice, labels: Labels | None) -> dict[str, Any]:
         "member": notice.member,
         "language": notice.language,
         "title": analysis.prepare(notice.title),
-        "title_zh": analysis.prepare(notice.title_zh) if notice.title_zh else None,
-        "description": analysis.prepare(notice.description),
-        "products": analysis.prepare(notice.products),
-        "products_zh": analysis.prepare(notice.products_zh) if notice.products_zh else None,
-        "keywords": analysis.prepare(keywords),
+        "title_zh": _text(notice.title_zh),
+        "description": _text(notice.description),
+        "products": _text(notice.products),
+        "products_zh": _text(notice.products_zh),
+        "keywords": _text(keywords),
         "hs_codes": list(notice.hs_codes),
         "ics_codes": list(notice.ics_codes),
         "clusters": [c.cluster_id for c in labels.clusters] if labels else [],
@@ -98,9 +98,14 @@ def build_document(notice: Notice, labels: Labels | None) -> dict[str, Any]:
         "distributed_on": notice.distributed_on.isoformat() if notice.distributed_on else None,
         "comment_deadline": notice.comment_deadline.isoformat() if notice.comment_deadline else None,
         "month": notice.distributed_on.strftime("%Y-%m") if notice.distributed_on else None,
-        "url": notice.url,
+        "url": notice.url or None,
         "sort_key": sort_key(notice.id, notice.distributed_on),
     }
+
+
+def _text(value: str | None) -> str | None:
+    # absent and empty are the same to every backend: None
+    return analysis.prepare(value) if value else None
 
 
 def prefixes(code: str) -> list[str]:
