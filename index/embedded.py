@@ -266,16 +266,19 @@ class EmbeddedBackend(SearchBackend):
             with self._folder_lock():
                 name, idx = self._new_folder()
             n = 0
+            writer = idx.writer(heap_size=self.rebuild_heap_bytes, num_threads=self.rebuild_threads)
             try:
-                writer = idx.writer(heap_size=self.rebuild_heap_bytes, num_threads=self.rebuild_threads)
                 for doc in docs:
                     writer.add_document(self._document(doc))
                     n += 1
                 writer.commit()
-                writer.wait_merging_threads()
             except BaseException:
+                with contextlib.suppress(ValueError):
+                    writer.rollback()
+                del writer, idx  # let tantivy release the folder before it goes
                 shutil.rmtree(self.path / name, ignore_errors=True)
                 raise
+            writer.wait_merging_threads()
             with self._folder_lock():
                 self._make_current(name)
             idx.reload()

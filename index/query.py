@@ -190,6 +190,8 @@ class _Parser:
             return None
         node = self.or_expr(0)
         tok = self.peek()
+        if tok is not None and tok.kind == "close":
+            raise QuerySyntaxError(f"query: ')' at position {tok.pos + 1} has no opening parenthesis")
         if tok is not None:
             raise QuerySyntaxError(f"query: unexpected {tok.text!r} at position {tok.pos + 1}")
         return node

@@ -7,6 +7,7 @@ session. When neither is available the Elasticsearch tests are skipped with the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -102,13 +103,24 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     binary = _noida_binary()
     if binary is None:
-        pytest.skip("no Elasticsearch: TBTWATCH_ES_URL is not set and the noida-db emulator is not installed "
-                    "(pip install -e '.[test]')")
+        pytest.skip(
+            "no Elasticsearch: TBTWATCH_ES_URL is not set and the noida-db emulator is not installed "
+            "(pip install -e '.[test]')"
+        )
     port = _free_port()
     data = tmp_path_factory.mktemp("noida")
     log = (data / "noida.log").open("wb")
     proc = subprocess.Popen(
-        [str(binary), "start", "--only", "elasticsearch", "--elasticsearch-port", str(port), "--data-dir", str(data)],
+        [
+            str(binary),
+            "start",
+            "--only",
+            "elasticsearch",
+            "--elasticsearch-port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=data,
@@ -156,14 +168,10 @@ def drop_es_backend(backend: Any) -> None:
     from elasticsearch import ApiError
 
     for name in backend.alias_indices():
-        try:
+        with contextlib.suppress(ApiError):
             backend.client.indices.delete(index=name)
-        except ApiError:
-            pass
-    try:
+    with contextlib.suppress(ApiError):
         backend.client.indices.delete_index_template(name=f"{backend.alias}-notices")
-    except ApiError:
-        pass
     backend.close()
 
 
@@ -181,7 +189,9 @@ def es_loaded(es_url: str, corpus: tuple[list[Notice], dict[str, Labels]]) -> It
 def es_stems_porter2(es_loaded: Any) -> bool:
     """Whether the cluster's ``porter2`` stemmer is Snowball English (the emulator stems like Porter)."""
     index = es_loaded.alias_indices()[0]
-    tokens = es_loaded.client.indices.analyze(index=index, analyzer="tbt_english", text="international")["tokens"]
+    tokens = es_loaded.client.indices.analyze(index=index, analyzer="tbt_english", text="international")[
+        "tokens"
+    ]
     return bool(tokens and tokens[0]["token"] == "internat")
 
 

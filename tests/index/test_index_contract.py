@@ -19,7 +19,9 @@ from index.query import Query
 from index.scan import matches, scan
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "tests/fixtures/index/contract_cases.yaml").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[2] / "tests/fixtures/index/contract_cases.yaml").read_text(
+        encoding="utf-8"
+    )
 )
 
 
@@ -28,10 +30,15 @@ def _query(case: dict[str, Any]) -> Query:
 
 
 def _skip_unsupported(backend: SearchBackend, case: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    if case.get("needs") == "porter2" and backend.name == "elasticsearch":
-        if not request.getfixturevalue("es_stems_porter2"):
-            pytest.skip("this Elasticsearch (the noida-db emulator) stems `porter2` like Porter (international ->"
-                        " intern); real Elasticsearch uses Snowball English, as the embedded index does")
+    if (
+        case.get("needs") == "porter2"
+        and backend.name == "elasticsearch"
+        and not request.getfixturevalue("es_stems_porter2")
+    ):
+        pytest.skip(
+            "this Elasticsearch (the noida-db emulator) stems `porter2` like Porter (international ->"
+            " intern); real Elasticsearch uses Snowball English, as the embedded index does"
+        )
 
 
 def _reference_facets(q: Query, docs: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -49,7 +56,10 @@ def _reference_facets(q: Query, docs: list[dict[str, Any]]) -> dict[str, list[An
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_backend_matches_reference_scan(
-    backend: SearchBackend, case: dict[str, Any], corpus_docs: list[dict[str, Any]], request: pytest.FixtureRequest
+    backend: SearchBackend,
+    case: dict[str, Any],
+    corpus_docs: list[dict[str, Any]],
+    request: pytest.FixtureRequest,
 ) -> None:
     _skip_unsupported(backend, case, request)
     q = _query(case)
@@ -75,7 +85,10 @@ def test_backend_matches_reference_scan(
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_backend_facets_match_reference(
-    backend: SearchBackend, case: dict[str, Any], corpus_docs: list[dict[str, Any]], request: pytest.FixtureRequest
+    backend: SearchBackend,
+    case: dict[str, Any],
+    corpus_docs: list[dict[str, Any]],
+    request: pytest.FixtureRequest,
 ) -> None:
     _skip_unsupported(backend, case, request)
     q = _query(case)
@@ -85,7 +98,10 @@ def test_backend_facets_match_reference(
 @pytest.mark.elasticsearch
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_backends_return_the_same_ids(
-    embedded_loaded: SearchBackend, es_loaded: SearchBackend, case: dict[str, Any], request: pytest.FixtureRequest
+    embedded_loaded: SearchBackend,
+    es_loaded: SearchBackend,
+    case: dict[str, Any],
+    request: pytest.FixtureRequest,
 ) -> None:
     _skip_unsupported(es_loaded, case, request)
     q = _query(case)
