@@ -12,9 +12,9 @@ Mapping (for Kibana users: the index pattern is ``<alias>``, time field ``distri
   ``language``, ``url``, and the lists ``clusters``, ``hs_codes``, ``ics_codes``;
 * date (``yyyy-MM-dd``): ``distributed_on``, ``comment_deadline``; long: ``sort_key`` (newest first);
 * text: ``title``, ``title_zh``, ``description``, ``products``, ``products_zh``, ``keywords`` with the
-  ``tbt_english`` analyzer (the built-in ``english`` chain: standard tokenizer, possessive stemmer,
-  lower case, English stop words, with the Porter2 stemmer so that stems equal the embedded index's)
-  and a ``.cjk`` sub-field: standard tokenizer, ``cjk_width``, lower case and ``cjk_bigram`` with
+  ``tbt_english`` analyzer (standard tokenizer, ``word_delimiter_graph`` splitting at every character
+  that is not a letter or digit, lower case, English stop words, Porter2 stemmer: the terms of the
+  embedded index, so both backends find the same notices) and a ``.cjk`` sub-field: standard tokenizer, ``cjk_width``, lower case and ``cjk_bigram`` with
   unigrams at index time, bigrams only at search time, so a Chinese phrase matches contiguous text
   and a single character still matches. ``index.es_cjk_analyzer = "smartcn"`` or ``"ik"`` uses that
   plugin's analyzer for ``.cjk`` instead (Chinese then matches words, not substrings).
@@ -90,7 +90,20 @@ def analysis_settings() -> dict[str, Any]:
     """Custom analyzers of the notices index."""
     return {
         "filter": {
-            "tbt_possessive": {"type": "stemmer", "language": "possessive_english"},
+            # split tokens at every character that is not a letter or digit, as the embedded index does
+            "tbt_word_parts": {
+                "type": "word_delimiter_graph",
+                "generate_word_parts": True,
+                "generate_number_parts": True,
+                "catenate_words": False,
+                "catenate_numbers": False,
+                "catenate_all": False,
+                "split_on_case_change": False,
+                "split_on_numerics": False,
+                "preserve_original": False,
+                "stem_english_possessive": False,
+            },
+            "tbt_max_length": {"type": "length", "max": 100},
             "tbt_english_stop": {"type": "stop", "stopwords": "_english_"},
             "tbt_porter2": {"type": "stemmer", "language": "porter2"},
             "tbt_cjk_bigram_unigrams": {"type": "cjk_bigram", "output_unigrams": True},
@@ -99,7 +112,7 @@ def analysis_settings() -> dict[str, Any]:
             "tbt_english": {
                 "type": "custom",
                 "tokenizer": "standard",
-                "filter": ["tbt_possessive", "lowercase", "tbt_english_stop", "tbt_porter2"],
+                "filter": ["tbt_word_parts", "lowercase", "tbt_max_length", "tbt_english_stop", "tbt_porter2"],
             },
             "tbt_cjk": {
                 "type": "custom",

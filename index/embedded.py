@@ -16,6 +16,7 @@ prefix filter is a term lookup; ``sort_key`` orders newest first.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -45,25 +46,25 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 CURRENT = "CURRENT"
 _NAME = re.compile(r"^notices-s(\d+)-(\d+)$")
-_STORED_TEXT = ("title", "title_zh", "description", "products", "products_zh")
-_RAW_STORED = ("id", "base_id", "kind", "doc_type", "member", "risk", "month", "language", "url")
+_RAW = ("id", "base_id", "kind", "doc_type", "member", "risk", "month")
 _FAST = {"kind", "member", "risk", "month", "clusters"}
+# one encoder for every document: json.dumps() with options builds a new one per call
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def build_schema() -> tantivy.Schema:
     """The tantivy schema of the notices index."""
     sb = tantivy.SchemaBuilder()
-    for name in _RAW_STORED:
-        sb.add_text_field(name, stored=True, tokenizer_name="raw", fast=name in _FAST)
-    for name in LIST_FIELDS:
-        sb.add_text_field(name, stored=True, tokenizer_name="raw", fast=name in _FAST)
+    sb.add_bytes_field("_source", stored=True, indexed=False)  # the index document as JSON, like ES's _source
+    for name in (*_RAW, *LIST_FIELDS):
+        sb.add_text_field(name, tokenizer_name="raw", fast=name in _FAST)
     sb.add_text_field("hs_prefix", tokenizer_name="raw")
     sb.add_text_field("ics_prefix", tokenizer_name="raw")
     for name in TEXT_FIELDS:
-        sb.add_text_field(name, stored=name in _STORED_TEXT, tokenizer_name=analysis.EN_ANALYZER)
+        sb.add_text_field(name, tokenizer_name=analysis.EN_ANALYZER)
         sb.add_text_field(f"{name}_cjk", tokenizer_name=analysis.CJK_ANALYZER)
     for name in DATE_FIELDS:
-        sb.add_date_field(name, stored=True, indexed=True, fast=True)
+        sb.add_date_field(name, indexed=True, fast=True)
     sb.add_integer_field("sort_key", fast=True)
     return sb.build()
 
@@ -208,8 +209,8 @@ class EmbeddedBackend(SearchBackend):
 
     # -- writing ---------------------------------------------------------------------------------
     def _document(self, doc: Mapping[str, Any]) -> tantivy.Document:
-        data: dict[str, Any] = {}
-        for name in _RAW_STORED:
+        data: dict[str, Any] = {"_source": _JSON.encode(doc).encode()}
+        for name in _RAW:
             if doc.get(name):
                 data[name] = str(doc[name])
         for name in LIST_FIELDS:
@@ -218,9 +219,13 @@ class EmbeddedBackend(SearchBackend):
         data["ics_prefix"] = sorted({p for c in data["ics_codes"] for p in prefixes(c)})
         for name in TEXT_FIELDS:
             text = doc.get(name)
-            if text:
-                data[name] = text
-                data[f"{name}_cjk"] = text
+            if not text:
+                continue
+            # Each analysis only where it can produce terms: a rebuild spends most of its time in them.
+            if analysis.has_non_han_word(text):
+                data[name] = analysis.english_view(text)
+            if analysis.has_han(text):
+                data[f"{name}_cjk"] = analysis.cjk_view(text)
         for name in DATE_FIELDS:
             if doc.get(name):
                 data[name] = _day(doc[name])
@@ -436,18 +441,7 @@ class EmbeddedBackend(SearchBackend):
 
     @staticmethod
     def _source(doc: tantivy.Document) -> dict[str, Any]:
-        raw = doc.to_dict()
-        out: dict[str, Any] = {}
-        for name, values in raw.items():
-            if name in LIST_FIELDS:
-                out[name] = list(values)
-            elif name in DATE_FIELDS:
-                out[name] = values[0].date().isoformat() if values else None
-            else:
-                out[name] = values[0] if values else None
-        for name in LIST_FIELDS:
-            out.setdefault(name, [])
-        return out
+        return dict(json.loads(doc.get_first("_source")))
 
     def count(self, query: Query | None = None) -> int:
         """Number of documents (matching ``query``)."""
@@ -471,7 +465,7 @@ class EmbeddedBackend(SearchBackend):
         if want == 0:
             return []
         found = self._search(searcher, tq, query, want, 0)
-        return [str(searcher.doc(addr)["id"][0]) for _s, addr in found.hits]
+        return [str(self._source(searcher.doc(addr))["id"]) for _s, addr in found.hits]
 
     def close(self) -> None:
         """Forget the opened index (tantivy releases its files when the objects go)."""
