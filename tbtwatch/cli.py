@@ -293,6 +293,12 @@ from classifier.cli import app as classifier_app  # noqa: E402  (after the helpe
 
 app.add_typer(classifier_app, name="classifier")
 
+# -- search and reindex (index package; its backends load lazily) ---------------------------------
+from index.cli import reindex_cmd, search_cmd  # noqa: E402  (registered after the core commands)
+
+app.command("search")(search_cmd)
+app.command("reindex")(reindex_cmd)
+
 
 def main() -> None:
     """Console-script entry point."""
