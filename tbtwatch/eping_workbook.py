@@ -88,6 +88,11 @@ class Workbook:
     def items(self, *, source: str, on_row: Callable[[int], None] | None = None) -> Iterator[Item]:
         """Parse every data row into notices or quarantine records."""
         fetched = datetime.now(UTC)
+        for record in self.records(on_row=on_row):
+            yield from build_notices(record, source=source, fetched_at=fetched)
+
+    def records(self, *, on_row: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Every non-empty data row as a canonical record of :mod:`tbtwatch.eping` (not yet validated)."""
         for number, row in enumerate(
             self.sheet.iter_rows(min_row=self.header_row + 1, values_only=True), start=self.header_row + 1
         ):
@@ -97,7 +102,7 @@ class Workbook:
                 continue
             record = self._record(row)
             record["row"] = number
-            yield from build_notices(record, source=source, fetched_at=fetched)
+            yield record
 
     def _record(self, row: tuple[Any, ...]) -> dict[str, Any]:
         record: dict[str, Any] = {}
