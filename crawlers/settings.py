@@ -40,6 +40,8 @@ EXTENSIONS = {
     # No remote console on a service host.
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
+# Nor Scrapy's code-execution HTTP server (it also writes job files to the user's profile).
+REMOTE_CONTROL_ENABLED = False
 # Sites that get the longer floor (suffix match on the host).
 GOVERNMENT_DOMAINS = ["gov.cn", "wto.org", "sacinfo.org.cn", "bricspic.org", "europa.eu", "asean.org", "gso.org.sa"]
 # The longer floor, from tbtwatch settings (crawl.min_delay_seconds, 2 s by default).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
@@ -46,11 +47,10 @@ def parse_digest_list(body: bytes, url: str, content_type: bytes | str | None = 
     sel = html_selector(body, content_type)
     out: dict[str, DigestLink] = {}
     for a in sel.css("a[href]"):
-        href = (a.attrib.get("href") or "").strip().split("?")[0]
-        if not DIGEST_LINK.search(href):
+        link = absolute((a.attrib.get("href") or "").split("#")[0], url)
+        if not link or not DIGEST_LINK.search(urlsplit(link).path):
             continue
-        link = absolute(href, url)
-        if link and link not in out:
+        if link not in out:
             row_text = text_of(a.xpath("ancestor::li[1]")[0]) if a.xpath("ancestor::li[1]") else text_of(a)
             out[link] = DigestLink(link, text_of(a), find_date(row_text))
     return list(out.values())

@@ -61,8 +61,8 @@ class FeedsSpider(BaseSpider):
       language, region tag, optional WTO member and tags, which every item of the feed carries.
     Arguments
       base_url
-        A mirror: every feed URL keeps its path and query but takes this scheme and host. Default: none, the
-        feed URLs as configured.
+        A mirror: each feed is fetched from ``base_url/<feed host><feed path>`` (for example
+        ``http://127.0.0.1:8765/asean.org/feed/``). Default: none, the feed URLs as configured.
       since
         Skip entries published before this date (YYYY-MM-DD).
       feeds
@@ -77,12 +77,14 @@ class FeedsSpider(BaseSpider):
     Options = Options
 
     def feed_url(self, feed: Feed) -> str:
-        """The feed's URL, moved onto ``base_url`` when a mirror is given."""
+        """The feed's URL; with a mirror, ``base_url`` + ``/<feed host>`` + the feed's path and query."""
         if not self.mirror:
             return feed.url
         parts = urlsplit(feed.url)
         base = urlsplit(self.base_url)
-        return urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
+        # the host becomes the first path segment: feeds of different sites often share a path (/feed/)
+        path = f"{base.path.rstrip('/')}/{parts.hostname}{parts.path or '/'}"
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
     def domains(self) -> list[str]:
         """The hosts of the enabled feeds."""
