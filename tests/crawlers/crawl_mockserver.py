@@ -303,6 +303,8 @@ class MockServer:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
 
     def requests(self) -> list[dict[str, Any]]:
         """The requests the server has seen."""
