@@ -14,8 +14,11 @@ from tbtwatch.settings import load_settings
 _tbtwatch = load_settings()
 _crawl = _tbtwatch.crawl
 
+# The project's name in logs and stats.
 BOT_NAME = "tbtwatch"
+# One module per source lives here.
 SPIDER_MODULES = ["crawlers.spiders"]
+# Where `scrapy genspider` puts a new source.
 NEWSPIDER_MODULE = "crawlers.spiders"
 
 # Say who we are and how to reach us; never pretend to be a browser.
@@ -78,14 +81,16 @@ HTTPCACHE_EXPIRATION_SECS = 24 * 3600
 # End a crawl cleanly a minute before the runner would kill it, so the run is recorded.
 CLOSESPIDER_TIMEOUT = max(60, _crawl.run_timeout_seconds - 60)
 
+# validate -> normalise -> (JSON lines) -> tbtwatch.ingest, one job each (see crawlers/pipelines.py).
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.NormalisePipeline": 200,
     "crawlers.pipelines.JsonLinesPipeline": 300,
     "crawlers.pipelines.IngestPipeline": 400,
 }
-# Where the run summary (JSON) and the normalised items (JSON lines) go; set by the runner per crawl.
+# Where the run summary (JSON) goes; set by the runner per crawl.
 TBTWATCH_SUMMARY_FILE = ""
+# Where the normalised items go as JSON lines (`tbtwatch crawl --output`); empty: nowhere.
 TBTWATCH_OUTPUT = ""
 # Notices written to the store per transaction.
 TBTWATCH_INGEST_BATCH = 500

@@ -22,6 +22,9 @@ from tbtwatch.errors import ValidationError
 #: Keys the list of notifications has been seen under; the first present list wins.
 ITEM_KEYS = ("items", "notifications", "results", "data", "Items")
 DOMAIN_IDS = {"tbt": 1, "sps": 2}
+_NOT_DIGIT = re.compile(r"\D")
+_JOINT = re.compile(r"[,;\n]+")
+_HS_CODE = re.compile(r"\d[\d.\s]*")
 
 
 @dataclass
@@ -83,7 +86,10 @@ def to_record(item: Mapping[str, Any]) -> dict[str, Any]:
     member_name = _name(item.get("notifyingMember"))
     member_code = _text(item.get("notifyingMemberCode"))
     member: str | None
-    if member_name and members.resolve(member_name):
+    if len([p for p in _JOINT.split(symbol) if p.strip()]) > 1:
+        # a joint notification: one notice per symbol, each with the member its symbol names
+        member = None
+    elif member_name and members.resolve(member_name):
         member = member_name
     elif member_code and members.resolve(member_code):
         member = member_code
@@ -180,9 +186,6 @@ def _soft_date(value: Any, text: Any) -> str | None:
     return None
 
 
-_NOT_DIGIT = re.compile(r"\D")
-
-
 def _hs_codes(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
@@ -191,7 +194,10 @@ def _hs_codes(value: Any) -> list[str]:
         raw = entry.get("code") if isinstance(entry, Mapping) else entry
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
             continue
-        digits = _NOT_DIGIT.sub("", str(raw))
+        text = str(raw).strip()
+        if not _HS_CODE.fullmatch(text):
+            continue  # "85A" is not a code: dropping its letters would turn it into chapter 85
+        digits = _NOT_DIGIT.sub("", text)
         if 2 <= len(digits) <= 10:
             codes.append(digits)
     return list(dict.fromkeys(codes))
