@@ -138,6 +138,12 @@ class BaseSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         reason = describe_failure(failure)
+        if reason in {"DownloadCancelledError", "CancelledError"} and self.crawler.crawling:
+            # the only cancellation of a running crawl is the size limit (Scrapy logs it, the error is bare)
+            limit = (request.meta.get("download_maxsize") if request is not None else None) or self.crawler.settings.getint(
+                "DOWNLOAD_MAXSIZE"
+            )
+            reason = f"{reason}: response larger than download max size ({limit} bytes)"
         self.logger.warning("fetch failed: %s: %s", url, reason)
         yield FetchFailure(url=url, reason=reason)
 

@@ -1,4 +1,8 @@
-"""Downloader middleware: retries that back off exponentially instead of retrying at once."""
+"""Downloader middlewares: retries that back off exponentially, and an offsite filter that reports what it drops.
+
+:data:`offsite_filtered` is the signal the second one sends (``request``, ``origin``, ``reason``); the ingest
+pipeline counts each as an error of the run, because a redirect to another domain means the site changed.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,18 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy import Request
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 log = logging.getLogger(__name__)
+
+#: Sent with ``request``, ``origin`` (the page that redirected, if any) and ``reason`` for each dropped request.
+offsite_filtered = object()
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -66,3 +74,20 @@ class BackoffRetryMiddleware(RetryMiddleware):
             wait = max(wait, min(self.cap, float(retry_after.strip())))
         retry.meta["backoff_wait"] = wait
         log.debug("retry %d of %s in %.1f s", attempt, retry.url, wait)
+
+
+class ReportingOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's offsite filter (requests and redirects to hosts outside ``allowed_domains`` are not followed)
+    that also sends :data:`offsite_filtered`, since Scrapy drops a filtered request without calling its errback."""
+
+    def process_request(self, request: Request, spider: object = None) -> None:  # type: ignore[override]
+        """Filter like Scrapy, and report what was filtered."""
+        try:
+            super().process_request(request)
+        except IgnoreRequest as exc:
+            redirects = request.meta.get("redirect_urls") or []
+            origin = redirects[0] if redirects else None
+            self.crawler.signals.send_catch_log(
+                offsite_filtered, request=request, origin=origin, reason=str(exc)
+            )
+            raise

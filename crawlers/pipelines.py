@@ -29,6 +29,7 @@ from crawlers.items import (
     TranslationRecord,
     as_raw,
 )
+from crawlers.middlewares import offsite_filtered
 from crawlers.parsers.common import canonical_url, is_http_url
 from tbtwatch import members, normalise, symbols
 from tbtwatch.eping import build_notices
@@ -245,6 +246,7 @@ class IngestPipeline:
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.offsite_filtered, signal=offsite_filtered)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IngestPipeline:
@@ -311,6 +313,12 @@ class IngestPipeline:
         """An exception in a spider callback: an error of the run (the crawl goes on)."""
         if self.ingestor is not None:
             self.ingestor.error(f"{response.url}: spider error {failure.type.__name__}: {failure.value}")
+
+    def offsite_filtered(self, request: Any, origin: str | None, reason: str) -> None:
+        """A request to another domain (usually a redirect) was not followed: an error of the run."""
+        if self.ingestor is not None:
+            where = f"{origin} redirected to {request.url}" if origin else request.url
+            self.ingestor.error(f"{where}: not followed: {reason}")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Finish the run: flush, record counts and status, keep the new state after a clean run."""

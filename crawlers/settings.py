@@ -54,6 +54,9 @@ GOVERNMENT_MIN_DELAY = _crawl.min_delay_seconds
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # the same offsite filter, which also reports a redirect to another domain as an error of the run
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawlers.middlewares.ReportingOffsiteMiddleware": 50,
 }
 # One more attempt than Scrapy's 2: public sites have short outages, and the backoff spreads the attempts.
 RETRY_TIMES = 3

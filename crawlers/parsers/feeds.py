@@ -43,8 +43,9 @@ def parse_feed(
         raise ParseError(f"feed cannot be parsed: {type(exc).__name__}: {exc}") from exc
     entries = parsed.get("entries") or []
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    if not entries and (problem is not None or not parsed.get("feed")):
-        reason = f"{type(problem).__name__}: {problem}" if problem is not None else "no feed elements"
+    if not entries and (problem is not None or not parsed.get("version")):
+        # version is empty when no rss/feed/rdf root was found: an HTML error page served as a feed
+        reason = f"{type(problem).__name__}: {problem}" if problem is not None else "no rss, feed or rdf element"
         raise ParseError(f"not an RSS or Atom feed ({str(reason)[:200]})")
     feed_lang = _lang(parsed.get("feed", {}).get("language"))
     page = FeedPage(language=feed_lang, warning=str(problem)[:200] if problem is not None else None)
