@@ -82,7 +82,8 @@ class BaseSpider(scrapy.Spider):
         entry = sources.get(self.source_name)
         if entry is None and self.source_name != self.name:
             raise SpiderArgumentError(
-                f"source {self.source_name!r} is not in sources.yaml. Fix: use one of {', '.join(sorted(sources))}."
+                f"source {self.source_name!r} is not in sources.yaml. "
+                f"Fix: use one of {', '.join(sorted(sources))}."
             )
         if entry is not None and entry.spider != self.name:
             raise SpiderArgumentError(
@@ -95,7 +96,8 @@ class BaseSpider(scrapy.Spider):
         unknown = sorted(set(args) - set(fields))
         if unknown:
             raise SpiderArgumentError(
-                f"spider {self.name} has no argument {', '.join(map(repr, unknown))}. Fix: use base_url, since, "
+                f"spider {self.name} has no argument {', '.join(map(repr, unknown))}. "
+                "Fix: use base_url, since, "
                 f"source{', ' if fields else ''}{', '.join(sorted(fields))}."
             )
         merged = dict(configured)
@@ -104,9 +106,7 @@ class BaseSpider(scrapy.Spider):
         try:
             return self.Options.model_validate(merged)
         except PydanticValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise SpiderArgumentError(f"spider {self.name}: invalid options ({problems})") from exc
 
     def domains(self) -> list[str]:
@@ -140,9 +140,9 @@ class BaseSpider(scrapy.Spider):
         reason = describe_failure(failure)
         if reason in {"DownloadCancelledError", "CancelledError"} and self.crawler.crawling:
             # the only cancellation of a running crawl is the size limit (Scrapy logs it, the error is bare)
-            limit = (request.meta.get("download_maxsize") if request is not None else None) or self.crawler.settings.getint(
-                "DOWNLOAD_MAXSIZE"
-            )
+            limit = (
+                request.meta.get("download_maxsize") if request is not None else None
+            ) or self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
             reason = f"{reason}: response larger than download max size ({limit} bytes)"
         self.logger.warning("fetch failed: %s: %s", url, reason)
         yield FetchFailure(url=url, reason=reason)
@@ -182,7 +182,9 @@ def parse_since(value: str | date | None) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError as exc:
-        raise SpiderArgumentError(f"since={value!r} is not a date. Fix: give YYYY-MM-DD, e.g. since=2025-06-01.") from exc
+        raise SpiderArgumentError(
+            f"since={value!r} is not a date. Fix: give YYYY-MM-DD, e.g. since=2025-06-01."
+        ) from exc
 
 
 def describe_failure(failure: Failure) -> str:

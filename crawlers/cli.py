@@ -11,18 +11,26 @@ from tbtwatch.cli import console, emit_json, open_store, run_guarded, settings
 
 
 def crawl_cmd(
-    source: Annotated[str, typer.Argument(help="source name in config/sources.yaml (see `tbtwatch sources`)")],
+    source: Annotated[
+        str, typer.Argument(help="source name in config/sources.yaml (see `tbtwatch sources`)")
+    ],
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="crawl a mirror at this scheme and host instead of the live site")
+        str | None,
+        typer.Option("--base-url", help="crawl a mirror at this scheme and host instead of the live site"),
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="skip items older than this date (YYYY-MM-DD)")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="skip items older than this date (YYYY-MM-DD)")
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="also write the normalised items to this file as JSON lines")
+        Path | None,
+        typer.Option("--output", help="also write the normalised items to this file as JSON lines"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     spider_arg: Annotated[
         list[str] | None,
-        typer.Option("--arg", "-a", help="spider option NAME=VALUE, e.g. -a years=2013 (see the spider docstring)"),
+        typer.Option(
+            "--arg", "-a", help="spider option NAME=VALUE, e.g. -a years=2013 (see the spider docstring)"
+        ),
     ] = None,
     scrapy_set: Annotated[
         list[str] | None,
@@ -36,7 +44,12 @@ def crawl_cmd(
     args = _pairs(spider_arg, "--arg")
     summary = run_guarded(
         lambda: run_crawl(
-            source, settings(), base_url=base_url, since=since, output=output, scrapy_settings=overrides,
+            source,
+            settings(),
+            base_url=base_url,
+            since=since,
+            output=output,
+            scrapy_settings=overrides,
             spider_args=args,
         )
     )
@@ -101,5 +114,6 @@ def sources_cmd(as_json: Annotated[bool, typer.Option("--json", help="print JSON
         last = f"{r['last_run']} {r['last_status']} (+{r['last_new']})" if r["last_run"] else "never run"
         flag = "" if r["enabled"] else " [disabled]"
         console.print(
-            f"{r['source']:<15} {r['schedule']:<40} expect {r['expected_cadence']:<4} {last}{flag}", highlight=False
+            f"{r['source']:<15} {r['schedule']:<40} expect {r['expected_cadence']:<4} {last}{flag}",
+            highlight=False,
         )

@@ -25,7 +25,9 @@ class PoliteAutoThrottle(AutoThrottle):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.gov_delay = crawler.settings.getfloat("GOVERNMENT_MIN_DELAY", 2.0)
-        self.gov_domains = tuple(d.lower().lstrip(".") for d in crawler.settings.getlist("GOVERNMENT_DOMAINS"))
+        self.gov_domains = tuple(
+            d.lower().lstrip(".") for d in crawler.settings.getlist("GOVERNMENT_DOMAINS")
+        )
         crawler.signals.connect(self._request_reached, signal=signals.request_reached_downloader)
 
     def floor(self, host: str) -> float:

@@ -22,7 +22,7 @@ from tbtwatch.ingest import Item
 
 @dataclass
 class EpingRecord:
-    """One ePing notification (an API item or a workbook row) in the canonical keys of :mod:`tbtwatch.eping`."""
+    """One ePing notification (API item or workbook row) in the canonical keys of :mod:`tbtwatch.eping`."""
 
     record: dict[str, Any]
     url: str

@@ -1,4 +1,4 @@
-"""Downloader middlewares: retries that back off exponentially, and an offsite filter that reports what it drops.
+"""Downloader middlewares: retries with exponential backoff, and an offsite filter that reports what it drops.
 
 :data:`offsite_filtered` is the signal the second one sends (``request``, ``origin``, ``reason``); the ingest
 pipeline counts each as an error of the run, because a redirect to another domain means the site changed.
@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Sent with ``request``, ``origin`` (the page that redirected, if any) and ``reason`` for each dropped request.
+#: Sent with ``request``, ``origin`` (the page that redirected, if any) and ``reason`` per dropped request.
 offsite_filtered = object()
 
 
@@ -78,9 +78,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 class ReportingOffsiteMiddleware(OffsiteMiddleware):
     """Scrapy's offsite filter (requests and redirects to hosts outside ``allowed_domains`` are not followed)
-    that also sends :data:`offsite_filtered`, since Scrapy drops a filtered request without calling its errback."""
+    that also sends :data:`offsite_filtered`, since Scrapy drops a filtered request without its errback."""
 
-    def process_request(self, request: Request, spider: object = None) -> None:  # type: ignore[override]
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         """Filter like Scrapy, and report what was filtered."""
         try:
             super().process_request(request)

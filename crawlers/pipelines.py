@@ -22,8 +22,8 @@ from scrapy.exceptions import DropItem
 from crawlers.items import (
     EpingRecord,
     FetchFailure,
-    Normalised,
     NewsItem,
+    Normalised,
     PageProblem,
     Translation,
     TranslationRecord,
@@ -35,7 +35,7 @@ from tbtwatch import members, normalise, symbols
 from tbtwatch.eping import build_notices
 from tbtwatch.errors import SymbolError, ValidationError
 from tbtwatch.ingest import Ingestor, Rejected, default_stages
-from tbtwatch.models import Notice, news_id
+from tbtwatch.models import Kind, Notice, news_id
 from tbtwatch.settings import load_settings
 from tbtwatch.store import Store
 
@@ -154,7 +154,7 @@ def news_notice(item: NewsItem, source: str, fetched_at: datetime) -> Notice | R
         return Notice(
             id=nid,
             base_id=nid,
-            kind="news",
+            kind=Kind.NEWS,
             member=member,
             title=title[:4000],
             description=body,
@@ -221,8 +221,16 @@ class JsonLinesPipeline:
                 if isinstance(entry, Notice):
                     self.file.write(entry.model_dump_json() + "\n")
             for tr in item.translations:
-                line = {"translation": {"notice_id": tr.notice_id, "lang": tr.lang, "title": tr.title,
-                                        "products": tr.products, "source": tr.source, "url": tr.url}}
+                line = {
+                    "translation": {
+                        "notice_id": tr.notice_id,
+                        "lang": tr.lang,
+                        "title": tr.title,
+                        "products": tr.products,
+                        "source": tr.source,
+                        "url": tr.url,
+                    }
+                }
                 self.file.write(json.dumps(line, ensure_ascii=False) + "\n")
         return item
 
@@ -291,20 +299,25 @@ class IngestPipeline:
         if before is None:
             status = "new"
         elif (before["title"], before["products"]) == (
-            tr.title or before["title"], tr.products or before["products"]
+            tr.title or before["title"],
+            tr.products or before["products"],
         ):
             status = "unchanged"
         else:
             status = "changed"
         if status != "unchanged":
-            self.store.set_translation(tr.notice_id, tr.lang, title=tr.title, products=tr.products, source=tr.source)
+            self.store.set_translation(
+                tr.notice_id, tr.lang, title=tr.title, products=tr.products, source=tr.source
+            )
         self.translations[status] += 1
         # translations are counted with the run's items so that its record shows what the crawl did
         report = self.ingestor.report
         report.read += 1
         setattr(report, status, getattr(report, status) + 1)
 
-    def item_dropped(self, item: Any, response: Response | None, exception: BaseException, spider: Spider) -> None:
+    def item_dropped(
+        self, item: Any, response: Response | None, exception: BaseException, spider: Spider
+    ) -> None:
         """Quarantine an item a pipeline refused."""
         if self.ingestor is not None and isinstance(exception, DropItem):
             self.ingestor.add(Rejected(str(exception), as_raw(item)))
@@ -349,7 +362,9 @@ class IngestPipeline:
             "unchanged": r.unchanged,
             "quarantined": r.quarantined,
             "errors": r.errors,
-            "status": "ok" if reason == "finished" and r.errors == 0 else ("errors" if reason == "finished" else "failed"),
+            "status": "ok"
+            if reason == "finished" and r.errors == 0
+            else ("errors" if reason == "finished" else "failed"),
             "reason": reason,
             "run_id": self.ingestor.run_id,
             "messages": r.messages[:50],

@@ -76,7 +76,9 @@ class CrawlSummary:
 
 def resolve_source(name: str, settings: Settings) -> tuple[Source, str | None]:
     """The source to crawl, and the name it replaces when ``eping_api`` falls back for lack of a key."""
-    sources = load_sources(settings.config_dir / SOURCES_FILE)
+    # the spider checks its own options when the crawl starts; importing every spider here would only add
+    # Scrapy's import time to each run
+    sources = load_sources(settings.config_dir / SOURCES_FILE, check_options=False)
     source = sources.get(name)
     if source is None:
         raise SpiderArgumentError(f"unknown source {name!r}. Fix: use one of {', '.join(sorted(sources))}.")
@@ -195,8 +197,11 @@ def _record_kill(settings: Settings, source: str, after: int, limit: float) -> N
         for run in store.runs(source, limit=5):
             if run.id > after and run.finished_at is None:
                 store.finish_run(
-                    run.id, status="failed", message=f"killed after the run timeout of {limit:.0f} s",
-                    items=run.items, errors=run.errors + 1,
+                    run.id,
+                    status="failed",
+                    message=f"killed after the run timeout of {limit:.0f} s",
+                    items=run.items,
+                    errors=run.errors + 1,
                 )
 
 

@@ -46,7 +46,15 @@ EXTENSIONS = {
 # Nor Scrapy's code-execution HTTP server (it also writes job files to the user's profile).
 REMOTE_CONTROL_ENABLED = False
 # Sites that get the longer floor (suffix match on the host).
-GOVERNMENT_DOMAINS = ["gov.cn", "wto.org", "sacinfo.org.cn", "bricspic.org", "europa.eu", "asean.org", "gso.org.sa"]
+GOVERNMENT_DOMAINS = [
+    "gov.cn",
+    "wto.org",
+    "sacinfo.org.cn",
+    "bricspic.org",
+    "europa.eu",
+    "asean.org",
+    "gso.org.sa",
+]
 # The longer floor, from tbtwatch settings (crawl.min_delay_seconds, 2 s by default).
 GOVERNMENT_MIN_DELAY = _crawl.min_delay_seconds
 

@@ -1,4 +1,4 @@
-"""``config/sources.yaml``: every crawled source, its spider, schedule, expected cadence, base URL and options.
+"""``config/sources.yaml``: every source, its spider, schedule, expected cadence, base URL and options.
 
 The file is validated as a whole when it is loaded: an unknown key, a wrong type, an unknown spider, a bad
 cron expression or an option the spider does not take stops start-up with a :class:`SourcesError` that names
@@ -102,9 +102,12 @@ class Source(_Strict):
         "when no run has found anything new for longer, or when runs keep failing"
     )
     base_url: str = Field(
-        "", description="scheme and host of the live site (a mirror is given with --base-url); default: the spider's"
+        "",
+        description="scheme and host of the live site (--base-url gives a mirror); default: the spider's",
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="spider options, see the spider docstring")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="spider options, see the spider docstring"
+    )
 
     @field_validator("expected_cadence")
     @classmethod
@@ -143,7 +146,7 @@ def check_base_url(url: str) -> str:
 
 
 def default_path() -> Path:
-    """``sources.yaml`` in the configured config folder (``general.config_dir`` or the bundled ``config/``)."""
+    """``sources.yaml`` in the config folder (``general.config_dir`` or the bundled ``config/``)."""
     from tbtwatch.settings import load_settings
 
     return load_settings().config_dir / SOURCES_FILE
@@ -158,11 +161,15 @@ def load_sources(path: str | Path | None = None, *, check_options: bool = True) 
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise SourcesError(f"{p}: no such file. Fix: create it (see config/sources.yaml in tbtwatch).") from exc
+        raise SourcesError(
+            f"{p}: no such file. Fix: create it (see config/sources.yaml in tbtwatch)."
+        ) from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SourcesError(f"{p}: not valid YAML ({exc}). Fix: correct the syntax.") from exc
     if not isinstance(raw, dict):
-        raise SourcesError(f"{p}: expected a mapping with 'version' and 'sources'. Fix: see config/sources.yaml.")
+        raise SourcesError(
+            f"{p}: expected a mapping with 'version' and 'sources'. Fix: see config/sources.yaml."
+        )
     try:
         top = SourcesFile.model_validate(raw)
     except PydanticValidationError as exc:
@@ -209,7 +216,9 @@ def _spiders() -> dict[str, Any]:
     return registry()
 
 
-def _explain(exc: PydanticValidationError, path: Path, prefix: tuple[str, ...], model: type[BaseModel]) -> str:
+def _explain(
+    exc: PydanticValidationError, path: Path, prefix: tuple[str, ...], model: type[BaseModel]
+) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])

@@ -19,8 +19,8 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]{2,40})""", re.IGNORECASE
 )
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]{2,40})", re.IGNORECASE)
-# Single-byte charsets decode any byte string without error, so they cannot tell a wrong guess from a right one:
-# they are tried only after every multi-byte candidate failed.
+# Single-byte charsets decode any byte string without error, so they cannot tell a wrong guess from a good
+# one: they are tried only after every multi-byte candidate failed.
 _ANY_BYTES = {"latin-1", "iso8859-1", "cp1252", "ascii"}
 _CHINESE = {"gb2312", "gbk", "cp936", "gb18030", "x-gbk", "euc-cn", "hz-gb-2312"}
 _DATE_PATTERNS = [
@@ -68,12 +68,20 @@ def decode_html(body: bytes, content_type: bytes | str | None = None) -> str:
     Order: BOM, strict UTF-8 (valid UTF-8 is almost never legacy Chinese text), the ``<meta>`` charset,
     the header charset, GB18030, and only then single-byte charsets or UTF-8 with replacement characters.
     """
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if body.startswith(bom):
             return body[len(bom) :].decode(enc, "replace")
     meta = _META_CHARSET.search(body[:8192])
-    candidates = ["utf-8", _codec(meta[1].decode("ascii", "replace")) if meta else None,
-                  _codec(header_charset(content_type)), "gb18030"]
+    candidates: list[str | None] = [
+        "utf-8",
+        _codec(meta[1].decode("ascii", "replace")) if meta else None,
+        _codec(header_charset(content_type)),
+        "gb18030",
+    ]
     tried: set[str] = set()
     late: list[str] = []
     for enc in candidates:
@@ -87,8 +95,8 @@ def decode_html(body: bytes, content_type: bytes | str | None = None) -> str:
             return body.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-    for enc in late:
-        return body.decode(enc, "replace")
+    if late:
+        return body.decode(late[0], "replace")
     return body.decode("utf-8", "replace")
 
 
@@ -172,7 +180,9 @@ def canonical_url(url: str) -> str:
     netloc = host
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         netloc = f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
     return urlunsplit((scheme, netloc, parts.path or "/", query, parts.fragment))
 
 

@@ -52,14 +52,18 @@ def parse_search_page(body: bytes) -> SearchPage:
             raw_items = data[key]
             break
     if raw_items is None:
-        lists = [v for v in data.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        lists = [
+            v for v in data.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
+        ]
         raw_items = lists[0] if len(lists) == 1 else None
     total = _int(data.get("totalCount", data.get("total")))
     if raw_items is None:
         if total in (0, None) and not any(isinstance(v, list) and v for v in data.values()):
             raw_items = []  # an empty result may come without the list at all
         else:
-            raise ParseError(f"no list of notifications in the API page (keys: {', '.join(sorted(map(str, data)))[:200]})")
+            raise ParseError(
+                f"no list of notifications in the API page (keys: {', '.join(sorted(map(str, data)))[:200]})"
+            )
     items = [x for x in raw_items if isinstance(x, dict)]
     return SearchPage(
         current_page=_int(data.get("currentPage", data.get("page"))),

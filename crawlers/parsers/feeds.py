@@ -36,16 +36,24 @@ def parse_feed(
     """Items of an RSS/Atom document; raise ParseError when it is not a feed at all."""
     headers = {"content-location": url}
     if content_type:
-        headers["content-type"] = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+        headers["content-type"] = (
+            content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+        )
     try:
-        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
-    except Exception as exc:  # feedparser promises not to raise; if it does, the page is still only unparseable
+        parsed = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (
+        Exception
+    ) as exc:  # feedparser promises not to raise; if it does, the page is still only unparseable
         raise ParseError(f"feed cannot be parsed: {type(exc).__name__}: {exc}") from exc
     entries = parsed.get("entries") or []
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not entries and (problem is not None or not parsed.get("version")):
         # version is empty when no rss/feed/rdf root was found: an HTML error page served as a feed
-        reason = f"{type(problem).__name__}: {problem}" if problem is not None else "no rss, feed or rdf element"
+        reason = (
+            f"{type(problem).__name__}: {problem}" if problem is not None else "no rss, feed or rdf element"
+        )
         raise ParseError(f"not an RSS or Atom feed ({str(reason)[:200]})")
     feed_lang = _lang(parsed.get("feed", {}).get("language"))
     page = FeedPage(language=feed_lang, warning=str(problem)[:200] if problem is not None else None)
@@ -70,7 +78,9 @@ def _item(
     if isinstance(content, list) and content and isinstance(content[0], dict):
         summary = _str(content[0].get("value")) or summary
     entry_tags = [
-        normalise.clean_text(t.get("term")) for t in entry.get("tags") or [] if isinstance(t, dict) and t.get("term")
+        normalise.clean_text(t.get("term"))
+        for t in entry.get("tags") or []
+        if isinstance(t, dict) and t.get("term")
     ]
     return NewsItem(
         url=absolute(link, feed_url),

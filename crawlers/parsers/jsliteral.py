@@ -23,7 +23,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0
 
 
 def read_value(text: str, pos: int) -> tuple[Any, int]:
-    """Read one literal starting at ``pos`` (whitespace and comments skipped); return it and the end offset."""
+    """Read one literal at ``pos`` (whitespace and comments skipped); return it and the end offset."""
     return _Reader(text).value(pos, 0)
 
 

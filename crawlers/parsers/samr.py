@@ -94,7 +94,9 @@ def _find_table(sel: Selector) -> tuple[Selector | None, dict[str, int]]:
         columns: dict[str, int] = {}
         for key, words in _COLUMNS.items():
             for word in words:  # most specific header words first
-                idx = next((i for i, h in enumerate(headers) if word in h and i not in columns.values()), None)
+                idx = next(
+                    (i for i, h in enumerate(headers) if word in h and i not in columns.values()), None
+                )
                 if idx is not None:
                     columns[key] = idx
                     break

@@ -25,9 +25,31 @@ _EDITIONS = {"eng": "en", "fra": "fr", "rus": "ru", "esp": "es", "ara": "ar"}
 #: Topics kept by default: standards, technical regulations, certification and conformity, TBT/SPS.
 #: Specific compounds rather than a bare 标准, which also means "grade" ("四车道标准建设").
 DEFAULT_TOPICS: tuple[str, ...] = (
-    "标准化", "国际标准", "国家标准", "行业标准", "团体标准", "技术标准", "标准互认", "标准联通", "标准体系",
-    "标准合作", "标准信息", "技术法规", "认证", "认可", "合格评定", "技术性贸易措施", "贸易技术壁垒",
-    "技术壁垒", "检验检疫", "卫生与植物卫生", "通报评议", "WTO/TBT", "TBT", "SPS", "计量",
+    "标准化",
+    "国际标准",
+    "国家标准",
+    "行业标准",
+    "团体标准",
+    "技术标准",
+    "标准互认",
+    "标准联通",
+    "标准体系",
+    "标准合作",
+    "标准信息",
+    "技术法规",
+    "认证",
+    "认可",
+    "合格评定",
+    "技术性贸易措施",
+    "贸易技术壁垒",
+    "技术壁垒",
+    "检验检疫",
+    "卫生与植物卫生",
+    "通报评议",
+    "WTO/TBT",
+    "TBT",
+    "SPS",
+    "计量",
 )
 
 

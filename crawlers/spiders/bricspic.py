@@ -19,7 +19,9 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    detail_path: str = Field("/En/Pages/Home/NewsDetail.aspx?rowId={row_id}", description="detail page ({row_id})")
+    detail_path: str = Field(
+        "/En/Pages/Home/NewsDetail.aspx?rowId={row_id}", description="detail page ({row_id})"
+    )
     language: Literal["en", "zh"] = Field("en", description="language of the pages at detail_path")
     start_row_id: int = Field(469, ge=1, description="first rowId of the first run")
     max_rows: int = Field(100, ge=1, description="rowIds tried per run at most")
@@ -96,8 +98,13 @@ class BricspicSpider(BaseSpider):
         if response.status != 404:
             try:
                 item = parse_detail(
-                    response.body, response.url, self.content_type(response), language=self.options.language,
-                    title_css=self.options.title_css, date_css=self.options.date_css, body_css=self.options.body_css,
+                    response.body,
+                    response.url,
+                    self.content_type(response),
+                    language=self.options.language,
+                    title_css=self.options.title_css,
+                    date_css=self.options.date_css,
+                    body_css=self.options.body_css,
                 )
             except ParseError as exc:
                 yield self.problem(response, str(exc))

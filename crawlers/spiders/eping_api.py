@@ -20,6 +20,10 @@ from tbtwatch.settings import SECRET_ENV, load_settings
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 
 
+def _both_domains() -> list[Literal["tbt", "sps"]]:
+    return ["tbt", "sps"]
+
+
 class Options(BaseModel):
     """Options of the eping_api spider."""
 
@@ -27,13 +31,15 @@ class Options(BaseModel):
 
     path: str = Field("/eping/notifications/search", description="search endpoint path on base_url")
     language: int = Field(1, ge=1, le=3, description="1 English, 2 French, 3 Spanish")
-    domains: list[Literal["tbt", "sps"]] = Field(default_factory=lambda: ["tbt", "sps"], description="TBT/SPS")
+    domains: list[Literal["tbt", "sps"]] = Field(default_factory=_both_domains, description="TBT/SPS")
     window_days: int = Field(7, ge=1, le=366, description="days per distribution-date window")
     page_size: int = Field(100, ge=1, le=1000, description="notifications per page")
-    lookback_days: int = Field(30, ge=1, description="first run without saved state: start this many days back")
+    lookback_days: int = Field(
+        30, ge=1, description="first run without saved state: start this many days back"
+    )
     overlap_days: int = Field(3, ge=0, description="re-read this many days before the last run's end")
     until: date | None = Field(None, description="last distribution date to fetch (default today)")
-    split_over: int = Field(5000, ge=100, description="split a window whose result count exceeds this")
+    split_over: int = Field(5000, ge=1, description="split a window whose result count exceeds this")
     fallback_source: str | None = Field(
         "eping_workbook", description="source `tbtwatch crawl` runs instead when no API key is set"
     )

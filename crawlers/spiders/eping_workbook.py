@@ -29,13 +29,14 @@ class EpingWorkbookSpider(BaseSpider):
     """
     Source
       The keyless daily bulk workbook of ePing,
-      ``https://eping.wto.org/NotificationExcelFiles/Notification_EN.xlsx`` (about 45 MB), parsed with the same
-      reader as ``tbtwatch import-eping`` (:mod:`tbtwatch.eping_workbook`): columns found by header text.
+      ``https://eping.wto.org/NotificationExcelFiles/Notification_EN.xlsx`` (about 45 MB), parsed with the
+      same reader as ``tbtwatch import-eping`` (:mod:`tbtwatch.eping_workbook`): columns found by header text.
     Arguments
       base_url
         Scheme and host of ePing (default ``https://eping.wto.org``).
       since
-        Skip rows distributed before this date (YYYY-MM-DD); rows with unreadable dates are kept and quarantined.
+        Skip rows distributed before this date (YYYY-MM-DD); rows with unreadable dates are kept (and
+        quarantined).
       path
         Path of the workbook on ``base_url``.
       max_bytes
@@ -73,7 +74,9 @@ class EpingWorkbookSpider(BaseSpider):
             try:
                 book = open_workbook(tmp.name)
             except ImportFileError as exc:
-                yield self.problem(response, f"not a usable ePing workbook: {exc}".replace(tmp.name, "<download>"))
+                yield self.problem(
+                    response, f"not a usable ePing workbook: {exc}".replace(tmp.name, "<download>")
+                )
                 return
             with book:
                 skipped = 0

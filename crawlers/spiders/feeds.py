@@ -102,8 +102,13 @@ class FeedsSpider(BaseSpider):
         feed = next(f for f in self.options.feeds if f.name == response.meta["feed"])
         try:
             page = parse_feed(
-                response.body, response.url, self.content_type(response),
-                language=feed.language, region=feed.region, member=feed.member, tags=feed.tags,
+                response.body,
+                response.url,
+                self.content_type(response),
+                language=feed.language,
+                region=feed.region,
+                member=feed.member,
+                tags=feed.tags,
             )
         except ParseError as exc:
             yield self.problem(response, str(exc))

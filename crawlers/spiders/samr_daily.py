@@ -27,8 +27,8 @@ class Options(BaseModel):
 class SamrDailySpider(BaseSpider):
     """
     Source
-      The SAMR daily digest of new WTO TBT/SPS notifications (每日通报) on the WTO/TBT notification platform of
-      国家市场监督管理总局国家标准技术审评中心, http://wto.sacinfo.org.cn: digest pages
+      The SAMR daily digest of new WTO TBT/SPS notifications (每日通报) on the WTO/TBT notification
+      platform of 国家市场监督管理总局国家标准技术审评中心, http://wto.sacinfo.org.cn: digest pages
       ``/html/1/tongbaopingyi/tongbaosudi/meiritongbao/{id}.html`` with one table row per notification. Each
       row gives a Chinese title and product words, stored on the notice of the same symbol
       (``store.set_translation``), never as a notice of its own.
@@ -45,8 +45,8 @@ class SamrDailySpider(BaseSpider):
       Only the digest's summary text is captured in the shared fixtures: the list page path and the table
       layout are constructed, so the table is found by its header words (通报号, 标题, 产品), never by column
       position. The site's pages may be GBK-encoded with a wrong or missing charset header; the decoder tries
-      UTF-8, the ``<meta>`` charset, the header and GB18030 in turn. A translation may arrive before its notice:
-      it is kept and shows once the notice is stored.
+      UTF-8, the ``<meta>`` charset, the header and GB18030 in turn. A translation may arrive before its
+      notice: it is kept and shows once the notice is stored.
     """
 
     name = "samr_daily"

@@ -24,16 +24,20 @@ class Options(BaseModel):
 
     rss_path: str = Field("/library/rss/latest_news_e.xml", description="latest-news RSS path")
     data_path: str = Field("/library/news/news_{year}_e.js", description="yearly data file path ({year})")
-    years: list[int] = Field(default_factory=list, description="data-file years (default: since's year to now)")
-    subjects: list[str] = Field(default_factory=list, description="keep only these ni_subject codes (empty: all)")
+    years: list[int] = Field(
+        default_factory=list, description="data-file years (default: since's year to now)"
+    )
+    subjects: list[str] = Field(
+        default_factory=list, description="keep only these ni_subject codes (empty: all)"
+    )
 
 
 class WtoNewsSpider(BaseSpider):
     """
     Source
-      WTO news at www.wto.org: the yearly data file ``/library/news/news_{YEAR}_e.js`` (``news_item[N] = {...}``
-      entries with date, headline, introduction, subjects, country and links) and the RSS feed
-      ``/library/rss/latest_news_e.xml`` read with feedparser.
+      WTO news at www.wto.org: the yearly data file ``/library/news/news_{YEAR}_e.js``
+      (``news_item[N] = {...}`` entries with date, headline, introduction, subjects, country and links) and
+      the RSS feed ``/library/rss/latest_news_e.xml`` read with feedparser.
     Arguments
       base_url
         Scheme and host of the WTO site (default ``https://www.wto.org``).
@@ -51,8 +55,8 @@ class WtoNewsSpider(BaseSpider):
       Data files are fetched one after the other and before the feed: an RSS entry whose article is already in
       a data file is skipped, so one article never gets two versions from two texts. An entry without a link
       is identified by the data file URL and its entry number. The date is the first of ``ni_date``'s
-      ``#``-separated dates; embargoed entries are kept as published in the file. RSS entries carry no subjects,
-      so ``subjects`` filters data-file items only.
+      ``#``-separated dates; embargoed entries are kept as published in the file. RSS entries carry no
+      subjects, so ``subjects`` filters data-file items only.
     """
 
     name = "wto_news"
@@ -82,7 +86,9 @@ class WtoNewsSpider(BaseSpider):
     def parse_data(self, response: Response) -> Iterator[Any]:
         """Items of one data file."""
         try:
-            data = parse_news_data(decode_html(response.body, self.content_type(response)), response.url, self.base_url)
+            data = parse_news_data(
+                decode_html(response.body, self.content_type(response)), response.url, self.base_url
+            )
         except ParseError as exc:
             yield self.problem(response, str(exc))
         else:
@@ -105,7 +111,9 @@ class WtoNewsSpider(BaseSpider):
     def parse_rss(self, response: Response) -> Iterator[Any]:
         """Feed entries not already read from a data file."""
         try:
-            page = parse_feed(response.body, response.url, self.content_type(response), language="en", region="WTO")
+            page = parse_feed(
+                response.body, response.url, self.content_type(response), language="en", region="WTO"
+            )
         except ParseError as exc:
             yield self.problem(response, str(exc))
             return

@@ -19,7 +19,8 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     aliases: list[str] = Field(
-        default_factory=lambda: ["zxfb", "yaowen", "qwjd", "zcgh", "sdbwj", "swzn"], description="list aliases"
+        default_factory=lambda: ["zxfb", "yaowen", "qwjd", "zcgh", "sdbwj", "swzn"],
+        description="list aliases",
     )
     max_pages: int = Field(3, ge=1, le=100, description="list pages read per alias")
     topic_filter: Literal["title", "content"] = Field("title", description="where topic words are looked for")
@@ -29,10 +30,10 @@ class Options(BaseModel):
 class YidaiyiluSpider(BaseSpider):
     """
     Source
-      中国一带一路网, https://www.yidaiyilu.gov.cn: list pages ``/list/w/{alias}?page=N`` ("共 N 页") and articles
-      ``/p/{id}.html`` (title ``h1.news-details-title``, 发布时间 and 来源 in ``.news-details-desc``, body
-      ``.news-details-content``). Only articles about standards, technical regulations, certification,
-      conformity assessment and TBT/SPS are kept.
+      中国一带一路网, https://www.yidaiyilu.gov.cn: list pages ``/list/w/{alias}?page=N``
+      ("共 N 页") and articles ``/p/{id}.html`` (title ``h1.news-details-title``, 发布时间 and 来源
+      in ``.news-details-desc``, body ``.news-details-content``). Only articles about standards, technical
+      regulations, certification, conformity assessment and TBT/SPS are kept.
     Arguments
       base_url
         Scheme and host of the site (default ``https://www.yidaiyilu.gov.cn``; ``https://eng.yidaiyilu.gov.cn``
@@ -51,8 +52,8 @@ class YidaiyiluSpider(BaseSpider):
     Caveats
       The site has no RSS. The date is taken from 发布时间, never from the first date in the title (weekly
       reports carry a date range there). A bare 标准 is not a topic word: it also means "grade"
-      (四车道标准建设). List page markup beyond the article links and "共 N 页" is not relied on. Articles linked
-      from several aliases are fetched once.
+      (四车道标准建设). List page markup beyond the article links and "共 N 页" is not relied on. Articles
+      linked from several aliases are fetched once.
     """
 
     name = "yidaiyilu"

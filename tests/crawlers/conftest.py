@@ -77,7 +77,11 @@ def crawl(mirror: MockServer, crawl_env: Path) -> Callable[..., Any]:
     def run(source: str, *, settings: dict[str, str] | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("base_url", mirror.url)
         return run_crawl(
-            source, load_settings(), scrapy_settings={**TEST_SCRAPY_SETTINGS, **(settings or {})}, timeout=120, **kwargs
+            source,
+            load_settings(),
+            scrapy_settings={**TEST_SCRAPY_SETTINGS, **(settings or {})},
+            timeout=120,
+            **kwargs,
         )
 
     return run

@@ -1,4 +1,4 @@
-"""A local HTTP server for crawler tests and the benchmark (Scrapy's mock-server pattern: run in a subprocess).
+"""A local HTTP server for crawler tests and the benchmark (Scrapy's mock-server pattern: a subprocess).
 
 It serves a fixture tree as a site mirror, plus:
 
@@ -11,8 +11,8 @@ It serves a fixture tree as a site mirror, plus:
   (e.g. a lying Content-Type), ``size_mb`` (stream that many MB without Content-Length).
 * ``/_requests``: JSON list of the requests seen (method, path, query, host, user agent, API key present).
 
-A URL with a query is looked up as ``<path>@<query>`` (``/list/w/zxfb?page=2`` -> ``list/w/zxfb@page=2``); a path
-ending in ``/`` as ``index.html`` or ``index.xml`` in that folder.
+A URL with a query is looked up as ``<path>@<query>`` (``/list/w/zxfb?page=2`` -> ``list/w/zxfb@page=2``);
+a path ending in ``/`` as ``index.html`` or ``index.xml`` in that folder.
 
 Run: ``python crawl_mockserver.py --root DIR [--eping-items FILE | --eping-synthetic N] [--api-key KEY]``; it
 prints ``READY http://127.0.0.1:PORT`` when it listens.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import hashlib
 import json
 import mimetypes
@@ -34,7 +35,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 API_PATH = "/eping/notifications/search"
@@ -80,7 +81,9 @@ class EpingApi:
                 # an undated item matches every window: the spider must cope with seeing it again
                 self.undated[domain].append(item)
             else:
-                by_domain[domain].append((d, hashlib.md5(json.dumps(item, sort_keys=True).encode()).hexdigest(), item))
+                by_domain[domain].append(
+                    (d, hashlib.md5(json.dumps(item, sort_keys=True).encode()).hexdigest(), item)
+                )
         self.dates: dict[int, list[date]] = {}
         self.items: dict[int, list[tuple[date, str, dict[str, Any]]]] = {}
         for domain, rows in by_domain.items():
@@ -105,15 +108,32 @@ class EpingApi:
         # results come in a stable order that is not the date order, as the real API does
         found = [r[2] for r in sorted(rows, key=lambda r: r[1])] + self.undated.get(domain, [])
         start = (page - 1) * size
-        return 200, {"currentPage": page, "pageSize": size, "totalCount": len(found), "items": found[start : start + size]}
+        return 200, {
+            "currentPage": page,
+            "pageSize": size,
+            "totalCount": len(found),
+            "items": found[start : start + size],
+        }
+
+
+PRODUCTS = ["toys", "textiles", "valves", "lamps", "footwear"]
 
 
 def synthetic_items(count: int, start: date = date(2024, 1, 1), days: int = 200) -> list[dict[str, Any]]:
     """``count`` constructed notifications (documented API item format), spread over ``days`` days."""
     rng = random.Random(20250611)
-    members = [("EU", "European Union"), ("USA", "United States of America"), ("KEN", "Kenya"),
-               ("SAU", "Saudi Arabia, Kingdom of"), ("BRA", "Brazil"), ("JPN", "Japan"), ("IND", "India"),
-               ("THA", "Thailand"), ("VNM", "Viet Nam"), ("UGA", "Uganda")]
+    members = [
+        ("EU", "European Union"),
+        ("USA", "United States of America"),
+        ("KEN", "Kenya"),
+        ("SAU", "Saudi Arabia, Kingdom of"),
+        ("BRA", "Brazil"),
+        ("JPN", "Japan"),
+        ("IND", "India"),
+        ("THA", "Thailand"),
+        ("VNM", "Viet Nam"),
+        ("UGA", "Uganda"),
+    ]
     items = []
     for i in range(count):
         code, name = members[i % len(members)]
@@ -128,7 +148,7 @@ def synthetic_items(count: int, start: date = date(2024, 1, 1), days: int = 200)
                 "notifyingMember": name,
                 "distributionDate": distributed.isoformat() + "T00:00:00",
                 "commentDeadlineDate": (distributed + timedelta(days=60)).strftime("%d/%m/%Y"),
-                "titlePlain": f"Draft technical regulation on product group {i % 97} ({rng.choice(['toys', 'textiles', 'valves', 'lamps', 'footwear'])})",
+                "titlePlain": f"Draft technical regulation on group {i % 97} ({rng.choice(PRODUCTS)})",
                 "description": f"<p>The draft sets <b>requirements</b> for item {i} &amp; its labelling.</p>",
                 "productsFreeTextPlain": "Products of HS chapter 95",
                 "hsCodes": [{"id": i, "code": "9503.00", "name": "Toys"}],
@@ -147,11 +167,11 @@ class Handler(BaseHTTPRequestHandler):
     root: Path
     api: EpingApi | None
     port: int
-    hits: dict[str, int] = defaultdict(int)
-    log: list[dict[str, Any]] = []
+    hits: ClassVar[dict[str, int]] = defaultdict(int)
+    log: ClassVar[list[dict[str, Any]]] = []
     lock = threading.Lock()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is at /_requests."""
 
     def do_GET(self) -> None:
@@ -175,7 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         if path == API_PATH and self.api is not None:
             status, body = self.api.search(parse_qs(query), self.headers)
-            self._send(status, json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+            self._send(
+                status, json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8"
+            )
             return
         file = self._file(path, query)
         route = self._route(file)
@@ -207,7 +229,11 @@ class Handler(BaseHTTPRequestHandler):
         headers = dict(route.get("headers") or {})
         ctype = headers.pop("Content-Type", None)
         if ctype is None:
-            ctype = _TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0] or "text/html; charset=utf-8"
+            ctype = (
+                _TYPES.get(file.suffix.lower())
+                or mimetypes.guess_type(file.name)[0]
+                or "text/html; charset=utf-8"
+            )
         self._send(200, file.read_bytes(), ctype, headers)
 
     def _file(self, path: str, query: str) -> Path | None:
@@ -229,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         route = file.with_name(file.name + ".route.json")
         return json.loads(route.read_text(encoding="utf-8")) if route.is_file() else {}
 
-    def _send(self, status: int, body: bytes, ctype: str | None, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
@@ -237,10 +265,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _stream(self, megabytes: int) -> None:
         # no Content-Length: the client only learns the size while reading, as with a chunked response
@@ -259,10 +285,12 @@ class Handler(BaseHTTPRequestHandler):
 
 def serve(root: Path, api: EpingApi | None, port: int = 0) -> ThreadingHTTPServer:
     """A started server (in a thread) for ``root`` and ``api``."""
-    handler = type("BoundHandler", (Handler,), {"root": root, "api": api, "hits": defaultdict(int), "log": []})
+    handler: type[Handler] = type(
+        "BoundHandler", (Handler,), {"root": root, "api": api, "hits": defaultdict(int), "log": []}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
-    handler.port = server.server_address[1]
+    handler.port = int(server.server_address[1])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -329,7 +357,11 @@ def main() -> None:
         items = json.loads(args.eping_items.read_text(encoding="utf-8"))
     if args.eping_synthetic:
         items += synthetic_items(args.eping_synthetic)
-    api = EpingApi(items, args.api_key, args.max_page_size) if (args.eping_items or args.eping_synthetic) else None
+    api = (
+        EpingApi(items, args.api_key, args.max_page_size)
+        if (args.eping_items or args.eping_synthetic)
+        else None
+    )
     server = serve(args.root.resolve(), api, args.port)
     print(f"READY http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:

@@ -47,7 +47,9 @@ def test_docstring_has_source_arguments_caveats(name: str) -> None:
         assert sections[section].strip(), f"{name}: section {section} is empty"
     documented = set(re.findall(r"^  (\w+)$", sections["Arguments"], re.MULTILINE))
     expected = {"base_url", "since", *spider.Options.model_fields}
-    assert documented == expected, f"{name}: Arguments documents {sorted(documented)}, expected {sorted(expected)}"
+    assert documented == expected, (
+        f"{name}: Arguments documents {sorted(documented)}, expected {sorted(expected)}"
+    )
 
 
 @pytest.mark.parametrize("name", SPIDERS)
@@ -76,7 +78,9 @@ def test_every_non_default_setting_says_why() -> None:
     lines = Path(crawler_settings.__file__).read_text(encoding="utf-8").splitlines()
     missing = []
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
             continue
         name = node.targets[0].id
         if not name.isupper():

@@ -19,7 +19,9 @@ def _hits(mirror: MockServer, path: str) -> list[dict[str, Any]]:
     return [r for r in mirror.requests() if r["path"] == path]
 
 
-def test_article_faults(crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer) -> None:
+def test_article_faults(
+    crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer
+) -> None:
     summary = crawl("yidaiyilu_faults", settings=FAULT_SETTINGS)
     assert summary.status == "errors"  # recorded, not crashed
     errors = "\n".join(summary.messages)
@@ -44,11 +46,17 @@ def test_article_faults(crawl: Callable[..., Any], faults_config: Path, crawl_en
 
     assert len(_hits(mirror, "/p/FLAKY1.html")) == 2
     assert len(_hits(mirror, "/p/SLOW1.html")) == 3  # first try and two retries
-    assert _hits(mirror, "/list/w/faults") and any(r["query"] == "page=2" for r in _hits(mirror, "/list/w/faults"))
-    assert not [r for r in mirror.requests() if r["host"].startswith("localhost")]  # the redirect was not followed
+    assert _hits(mirror, "/list/w/faults") and any(
+        r["query"] == "page=2" for r in _hits(mirror, "/list/w/faults")
+    )
+    assert not [
+        r for r in mirror.requests() if r["host"].startswith("localhost")
+    ]  # the redirect was not followed
 
 
-def test_digest_faults(crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer) -> None:
+def test_digest_faults(
+    crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer
+) -> None:
     summary = crawl("samr_faults", settings=FAULT_SETTINGS)
     errors = "\n".join(summary.messages)
     assert "Forbidden by robots.txt" in errors
@@ -61,7 +69,9 @@ def test_digest_faults(crawl: Callable[..., Any], faults_config: Path, crawl_env
     assert "no notification table" in q["reason"] and q["raw"]["item"] == "PageProblem"
 
 
-def test_feed_faults(crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer) -> None:
+def test_feed_faults(
+    crawl: Callable[..., Any], faults_config: Path, crawl_env: Path, mirror: MockServer
+) -> None:
     summary = crawl("feeds_faults", settings=FAULT_SETTINGS)
     errors = "\n".join(summary.messages)
     assert "feeds.example.org/gone.xml: HTTP 404" in errors

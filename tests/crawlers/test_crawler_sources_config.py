@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,8 +23,8 @@ def _write(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def _with(change: dict[str, object], source: str = "wto_news") -> dict[str, object]:
-    data = yaml.safe_load(yaml.safe_dump(SHIPPED))
+def _with(change: dict[str, Any], source: str = "wto_news") -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(SHIPPED))
     data["sources"][source].update(change)
     return data
 
@@ -39,7 +40,10 @@ def test_shipped_file_loads() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"scheduel": {"interval": "1d"}}, "unknown key 'sources.wto_news.scheduel'. Fix: remove it, or use one of:"),
+        (
+            {"scheduel": {"interval": "1d"}},
+            "unknown key 'sources.wto_news.scheduel'. Fix: remove it, or use one of:",
+        ),
         ({"schedule": {"interval": "1d", "cron": "0 * * * *"}}, "give exactly one of 'interval'"),
         ({"schedule": {"cron": "61 * * * *"}}, "cron '61 * * * *' is not valid"),
         ({"schedule": {"interval": "soon"}}, "is not a duration like 30m"),
@@ -47,7 +51,10 @@ def test_shipped_file_loads() -> None:
         ({"expected_cadence": "often"}, "key 'sources.wto_news.expected_cadence' is invalid"),
         ({"base_url": "www.wto.org"}, "is not an absolute http(s) URL"),
         ({"spider": "wto_nouvelles"}, "unknown spider 'wto_nouvelles'. Fix: use one of: bricspic"),
-        ({"options": {"yeras": [2025]}}, "unknown key 'sources.wto_news.options.yeras'. Fix: remove it, or use one of: data_path"),
+        (
+            {"options": {"yeras": [2025]}},
+            "unknown key 'sources.wto_news.options.yeras'. Fix: remove it, or use one of: data_path",
+        ),
         ({"options": {"years": "last"}}, "key 'sources.wto_news.options.years' is invalid"),
     ],
 )
@@ -64,7 +71,9 @@ def test_bad_entries_name_file_key_and_fix(tmp_path: Path, change: dict[str, obj
 def test_missing_keys_are_named(tmp_path: Path) -> None:
     data = _with({})
     del data["sources"]["wto_news"]["expected_cadence"]
-    with pytest.raises(SourcesError, match=r"key 'sources.wto_news.expected_cadence' is missing. Fix: add it"):
+    with pytest.raises(
+        SourcesError, match=r"key 'sources.wto_news.expected_cadence' is missing. Fix: add it"
+    ):
         load_sources(_write(tmp_path, data))
 
 
@@ -90,7 +99,7 @@ def test_top_level_problems(tmp_path: Path) -> None:
         load_sources(tmp_path / "bad.yaml")
     with pytest.raises(SourcesError, match="no such file"):
         load_sources(tmp_path / "missing.yaml")
-    with pytest.raises(SourcesError, match="source name 'sources.Bad-Name' is not valid"):
+    with pytest.raises(SourcesError, match=r"source name 'sources\.Bad-Name' is not valid"):
         data = yaml.safe_load(yaml.safe_dump(SHIPPED))
         data["sources"]["Bad-Name"] = data["sources"]["wto_news"]
         load_sources(_write(tmp_path, data))
@@ -101,11 +110,20 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     data["sources"]["bricspic"]["options"]["max_row"] = 5
     with pytest.raises(SourcesError) as info:
         load_sources(_write(tmp_path, data))
-    assert "sources.wto_news.scheduel" in str(info.value) and "sources.bricspic.options.max_row" in str(info.value)
+    assert "sources.wto_news.scheduel" in str(info.value) and "sources.bricspic.options.max_row" in str(
+        info.value
+    )
 
 
-@pytest.mark.parametrize(("text", "expected"), [("90s", timedelta(seconds=90)), ("6h", timedelta(hours=6)),
-                                                 ("2d", timedelta(days=2)), (" 1w ", timedelta(weeks=1))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("6h", timedelta(hours=6)),
+        ("2d", timedelta(days=2)),
+        (" 1w ", timedelta(weeks=1)),
+    ],
+)
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
@@ -127,9 +145,11 @@ def test_spider_arguments_are_checked(tmp_path: Path) -> None:
     mirror = WtoNewsSpider(sources_file=str(sources), base_url="http://127.0.0.1:8765/")
     assert mirror.base_url == "http://127.0.0.1:8765" and mirror.allowed_domains == ["127.0.0.1"]
     assert EpingApiSpider(sources_file=str(sources), domains="sps").options.domains == ["sps"]
-    with pytest.raises(SpiderArgumentError, match="has no argument 'yeers'. Fix: use base_url, since, source"):
+    with pytest.raises(
+        SpiderArgumentError, match=r"has no argument 'yeers'. Fix: use base_url, since, source"
+    ):
         WtoNewsSpider(sources_file=str(sources), yeers="2013")
-    with pytest.raises(SpiderArgumentError, match="since='01/06/2025' is not a date. Fix: give YYYY-MM-DD"):
+    with pytest.raises(SpiderArgumentError, match=r"since='01/06/2025' is not a date. Fix: give YYYY-MM-DD"):
         WtoNewsSpider(sources_file=str(sources), since="01/06/2025")
     with pytest.raises(SpiderArgumentError, match="base_url"):
         WtoNewsSpider(sources_file=str(sources), base_url="ftp://example.org")
@@ -137,5 +157,5 @@ def test_spider_arguments_are_checked(tmp_path: Path) -> None:
         EpingApiSpider(sources_file=str(sources), window_days="0")
     with pytest.raises(SpiderArgumentError, match="crawled by spider 'yidaiyilu', not 'wto_news'"):
         WtoNewsSpider(sources_file=str(sources), source="yidaiyilu")
-    with pytest.raises(SpiderArgumentError, match="source 'nowhere' is not in sources.yaml"):
+    with pytest.raises(SpiderArgumentError, match=r"source 'nowhere' is not in sources.yaml"):
         WtoNewsSpider(sources_file=str(sources), source="nowhere")
