@@ -68,13 +68,13 @@ def decode_html(body: bytes, content_type: bytes | str | None = None) -> str:
     Order: BOM, strict UTF-8 (valid UTF-8 is almost never legacy Chinese text), the ``<meta>`` charset,
     the header charset, GB18030, and only then single-byte charsets or UTF-8 with replacement characters.
     """
-    for bom, enc in (
+    for bom, bom_codec in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
         (codecs.BOM_UTF16_BE, "utf-16-be"),
     ):
         if body.startswith(bom):
-            return body[len(bom) :].decode(enc, "replace")
+            return body[len(bom) :].decode(bom_codec, "replace")
     meta = _META_CHARSET.search(body[:8192])
     candidates: list[str | None] = [
         "utf-8",
