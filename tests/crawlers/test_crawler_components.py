@@ -22,7 +22,7 @@ def _retry_mw(**settings: object) -> BackoffRetryMiddleware:
     crawler = get_crawler(
         _Spider, {"RETRY_TIMES": 3, "RETRY_BACKOFF_BASE": 0.5, "RETRY_BACKOFF_MAX": 3, **settings}
     )
-    crawler.spider = _Spider()
+    crawler.spider = _Spider.from_crawler(crawler)
     return BackoffRetryMiddleware.from_crawler(crawler)
 
 
