@@ -84,9 +84,10 @@ def main() -> None:
     os.environ["TBTWATCH_EPING_API_KEY"] = KEY
     os.environ["TBTWATCH_CRAWL__MIN_DELAY_SECONDS"] = "0"
     os.environ.pop("TBTWATCH_CONFIG_DIR", None)
-    with tempfile.TemporaryDirectory() as tmp, MockServer(
-        Path(tmp), eping_synthetic=args.count, api_key=KEY, max_page_size=100
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MockServer(Path(tmp), eping_synthetic=args.count, api_key=KEY, max_page_size=100) as url,
+    ):
         # a crawl of one empty day measures the fixed cost: interpreter, Scrapy and store start-up
         empty_s, _ = crawl(url, Path(tmp) / "empty", date(2023, 1, 1), date(2023, 1, 1))
         full_s, summary = crawl(url, Path(tmp) / "full", START, START + timedelta(days=DAYS - 1))
@@ -114,7 +115,7 @@ def main() -> None:
                 "parse_validate_only_items_per_second": round(parse_only(args.count), 1),
                 "production_ceiling": {
                     "items_per_second": round(100 / max(gov_delay, 1e-9), 1),
-                    "why": f"one request at a time to api.wto.org, {gov_delay} s apart at least, 100 per page",
+                    "why": f"one request at a time to api.wto.org, {gov_delay} s apart, 100 per page",
                 },
                 "cpu_count": os.cpu_count(),
             },
