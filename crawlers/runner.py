@@ -36,7 +36,7 @@ from tbtwatch.settings import REPO_ROOT, Settings
 from tbtwatch.store import Store
 
 log = logging.getLogger(__name__)
-#: Seconds a crawl gets to shut down cleanly (and record its run) after the timeout, before it is killed.
+#: Seconds a crawl gets to shut down cleanly (and record its run) after the timeout, before it is stopped.
 GRACE_SECONDS = 30
 
 
@@ -101,6 +101,7 @@ def run_crawl(
     scrapy_settings: dict[str, Any] | None = None,
     spider_args: dict[str, str] | None = None,
     timeout: float | None = None,
+    grace: float = GRACE_SECONDS,
 ) -> CrawlSummary:
     """Crawl one source through the ingest path and return its summary."""
     source, fallback_from = resolve_source(name, settings)
@@ -149,7 +150,7 @@ def run_crawl(
         try:
             out, err = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            out, err = _stop(proc)
+            out, err = _stop(proc, grace)
             _record_kill(settings, source.name, last_run, limit)
             raise CrawlRunError(
                 f"crawl of {source.name} ran past {limit:.0f} s and was stopped; log: {log_file}"
@@ -176,14 +177,17 @@ def run_crawl(
     )
 
 
-def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    # SIGINT makes Scrapy close the spider cleanly, so the pipeline still records the run
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.communicate(timeout=GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()
+def _stop(proc: subprocess.Popen[str], grace: float) -> tuple[str, str]:
+    # A first SIGINT makes Scrapy close the spider cleanly (the pipeline records the run) once the requests in
+    # flight end; a second one stops it at once; a process that still does not exit is killed.
+    for signum, wait in ((signal.SIGINT, grace), (signal.SIGINT, 5.0)):
+        proc.send_signal(signum)
+        try:
+            return proc.communicate(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    proc.kill()
+    return proc.communicate()
 
 
 def _last_run_id(settings: Settings) -> int:

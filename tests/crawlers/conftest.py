@@ -76,12 +76,9 @@ def crawl(mirror: MockServer, crawl_env: Path) -> Callable[..., Any]:
 
     def run(source: str, *, settings: dict[str, str] | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("base_url", mirror.url)
+        kwargs.setdefault("timeout", 120)
         return run_crawl(
-            source,
-            load_settings(),
-            scrapy_settings={**TEST_SCRAPY_SETTINGS, **(settings or {})},
-            timeout=120,
-            **kwargs,
+            source, load_settings(), scrapy_settings={**TEST_SCRAPY_SETTINGS, **(settings or {})}, **kwargs
         )
 
     return run

@@ -3,12 +3,15 @@ each run is recorded with its counts and errors."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from crawl_mockserver import MockServer
 
+from crawlers.errors import CrawlRunError
 from tbtwatch.store import Store
 
 #: Short timeout and two retries so that the slow page and the flaky feed finish quickly.
@@ -90,3 +93,15 @@ def test_feed_faults(
         "not an RSS or Atom feed (no rss, feed or rdf element)",
         "url '' is not an absolute http(s) URL; title is empty; no publication date",
     ]
+
+
+def test_run_timeout_stops_the_crawl_and_records_the_run(crawl: Callable[..., Any], crawl_env: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(CrawlRunError, match="ran past 8 s and was stopped"):
+        # the article of this list page takes a minute to answer
+        crawl("yidaiyilu", spider_args={"aliases": "hang"}, timeout=8, grace=2)
+    assert time.monotonic() - started < 25
+    with Store.open(crawl_env / "tbtwatch.sqlite3") as store:
+        runs = store.runs("yidaiyilu")
+    # the crawl closed cleanly on SIGINT (or was killed and recorded by the runner): never left open
+    assert runs and all(r.finished_at and r.status == "failed" for r in runs)
