@@ -285,7 +285,16 @@ def quarantine(
         emit_json(rows)
         return
     for r in rows:
-        console.print(f"#{r['id']} {r['created_at']} [{r['source']}] {r['reason']}", highlight=False)
+        console.print(
+            f"#{r['id']} {r['created_at']} [{r['source']}] {r['reason']}", highlight=False, markup=False
+        )
+
+
+# -- crawlers: `tbtwatch crawl` and `tbtwatch sources` (Scrapy is imported only when a crawl runs) -----------
+from crawlers.cli import crawl_cmd, sources_cmd  # noqa: E402
+
+app.command("crawl")(crawl_cmd)
+app.command("sources")(sources_cmd)
 
 
 # -- package command groups -------------------------------------------------------------------

@@ -76,12 +76,16 @@ def _build(record: Mapping[str, Any], source: str, fetched_at: datetime) -> list
     }
     type_doc = normalise.doc_type_from_notification_type(fields["notification_type"])
     if not syms:
-        kind = normalise.kind_from_text(
-            str(record.get("area") or ""),
-            " ".join(fields["objectives"]),
-            fields["notification_type"],
-            " ".join(fields["documents"]),
-            str(record.get("url") or ""),
+        area = normalise.clean_text(record.get("area")).lower()
+        kind = (
+            area
+            if area in {"tbt", "sps"}
+            else normalise.kind_from_text(
+                " ".join(fields["objectives"]),
+                fields["notification_type"],
+                " ".join(fields["documents"]),
+                str(record.get("url") or ""),
+            )
         )
         if kind is None:
             raise ValidationError("no document symbol, and TBT or SPS cannot be told from objectives or type")

@@ -99,6 +99,13 @@ class Workbook:
         the throughput on two cores); by default it is used for workbooks of more than 5,000 rows.
         """
         fetched = datetime.now(UTC)
+        for record in self.records(on_row=on_row, parallel=parallel):
+            yield from build_notices(record, source=source, fetched_at=fetched)
+
+    def records(
+        self, *, on_row: Callable[[int], None] | None = None, parallel: bool | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every non-empty data row as a canonical record of :mod:`tbtwatch.eping` (not yet validated)."""
         if parallel is None:
             parallel = self.total_rows > PARALLEL_MIN_ROWS
         rows = self._rows_in_child() if parallel else self._rows_inline()
@@ -109,7 +116,7 @@ class Workbook:
                 continue
             record = self._record(row)
             record["row"] = number
-            yield from build_notices(record, source=source, fetched_at=fetched)
+            yield record
 
     def _rows_inline(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         start = self.header_row + 1

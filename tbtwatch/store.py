@@ -285,6 +285,14 @@ class Store:
                 (notice_id, lang, title, products, source, _now()),
             )
 
+    def get_translation(self, notice_id: str, lang: str) -> dict[str, Any] | None:
+        """The recorded translation of a notice (title, products, source, updated_at), or None."""
+        row = self.conn.execute(
+            "SELECT title, products, source, updated_at FROM translations WHERE notice_id=? AND lang=?",
+            (notice_id, lang),
+        ).fetchone()
+        return dict(row) if row else None
+
     def _with_translations(self, notices: list[Notice]) -> list[Notice]:
         if not notices:
             return notices
