@@ -98,6 +98,10 @@ def ingest(store: Store, notices: list[Notice], lab: list[Labels] | None = None)
     """Labels first (as the classifier stage writes them), then the one ingest path with the alerts stage."""
     if lab:
         store.save_labels(lab)
+    for n in notices:
+        # Chinese titles arrive separately (the SAMR digest) and are kept as translations
+        if n.title_zh or n.products_zh:
+            store.set_translation(n.id, "zh", title=n.title_zh, products=n.products_zh, source="samr_digest")
     with Ingestor(store, source="test", stages=[AlertsStage()]) as ing:
         ing.add_all(notices)
 
