@@ -382,21 +382,20 @@ class Renderer:
         msg["From"] = self.config.from_address
         msg["To"] = Address(display_name=header_text(digest.recipient.name, 100), addr_spec=address.address)
         msg["Date"] = format_datetime(digest.clock.local)
-        msg["Message-ID"] = message_id
         msg["List-Id"] = f"TBT/SPS alerts <alerts.{self.config.domain}>"
         msg["Auto-Submitted"] = "auto-generated"
         msg["Precedence"] = "bulk"
         msg["X-Tbtwatch-Digest"] = f"{digest.kind.value} {digest.period}"
         msg.set_content(self._text.render(ctx), charset="utf-8")
         msg.add_alternative(self._html.render(ctx), subtype="html", charset="utf-8")
-        # The URL is ASCII without spaces (checked above); written raw so the header is never RFC 2047-encoded
-        # or folded inside the angle brackets.
-        raw = (
-            f"List-Unsubscribe: <{url}>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n".encode(
-                "ascii"
-            )
-            + msg.as_bytes()
+        # These values are ASCII without spaces that we built (the base URL is checked above). They are
+        # written raw: the email package would fold a long Message-ID onto a continuation line and
+        # RFC 2047-encode a long URL, and some clients mishandle both.
+        head = (
+            f"Message-ID: {message_id}\r\nList-Unsubscribe: <{url}>\r\n"
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         )
+        raw = head.encode("ascii") + msg.as_bytes()
         return OutgoingMessage("email", address.address, message_id, subject, raw)
 
     def webhook(self, digest: Digest, hook: Webhook, position: int) -> OutgoingMessage:

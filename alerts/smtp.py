@@ -8,6 +8,7 @@ The password comes from ``TBTWATCH_SMTP_PASSWORD`` and never appears in messages
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
@@ -99,9 +100,19 @@ class SmtpSender:
             # getfqdn() may block on DNS; the host name is enough for EHLO.
             local_hostname=cfg.local_hostname or socket.gethostname() or "localhost",
         )
-        where = f"{cfg.host}:{cfg.port} ({cfg.security})"
         try:
             await client.connect()
+        except BaseException:
+            # a failed login or TLS handshake leaves the socket open: close it before reporting
+            await _shut(client, polite=False)
+            raise
+        return client
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        cfg = self.config
+        where = f"{cfg.host}:{cfg.port} ({cfg.security})"
+        try:
+            return await self._connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise ConnectionFailure(
                 f"SMTP login as {cfg.username!r} refused by {where}: {exc.code} {exc.message}"
@@ -112,7 +123,6 @@ class SmtpSender:
             ) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise ConnectionFailure(f"cannot reach SMTP relay {where}: {exc}") from exc
-        return client
 
     async def _session(self) -> aiosmtplib.SMTP:
         client = self._client
@@ -124,13 +134,14 @@ class SmtpSender:
                 return client
             except (aiosmtplib.SMTPException, OSError):
                 await self._drop()
-        self._client = await self._connect()
+        self._client = await self._open()
         return self._client
 
     async def _drop(self) -> None:
+        """Close a broken connection without QUIT."""
         client, self._client = self._client, None
         if client is not None:
-            client.close()
+            await _shut(client, polite=False)
 
     async def send(self, envelope: Envelope) -> None:
         """One SMTP transaction (MAIL, RCPT, DATA) for one recipient."""
@@ -156,11 +167,23 @@ class SmtpSender:
             self._last_used = time.monotonic()
 
     async def close(self) -> None:
-        """QUIT politely; drop the connection if the relay is gone."""
+        """QUIT politely (drop the connection if the relay is gone); safe to call twice."""
         client, self._client = self._client, None
-        if client is None or not client.is_connected:
-            return
+        if client is not None:
+            await _shut(client, polite=True)
+
+
+async def _shut(client: aiosmtplib.SMTP, *, polite: bool) -> None:
+    protocol = client.protocol
+    if polite and client.is_connected:
         try:
             await client.quit()
         except (aiosmtplib.SMTPException, OSError):
             client.close()
+    else:
+        client.close()
+    # A TLS connection closes only after the close_notify exchange, and an event loop that ends before that
+    # leaks the socket: wait (briefly) until the protocol has dropped its transport.
+    deadline = time.monotonic() + 2.0
+    while protocol is not None and protocol.transport is not None and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
