@@ -309,6 +309,13 @@ app.command("search")(search_cmd)
 app.command("reindex")(reindex_cmd)
 
 
+# -- commands of the packages (imported here, after the helpers they use are defined) -------------------
+from alerts.cli import digest_app, recipients_app  # noqa: E402
+
+app.add_typer(recipients_app, name="recipients")
+app.add_typer(digest_app, name="digest")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -50,7 +50,11 @@ class Stage(Protocol):
 
 #: Stage factories, in the order they run: ``"module:function"`` taking Settings and returning a Stage
 #: or None (None when the stage is switched off by configuration).
-STAGE_FACTORIES: list[str] = ["classifier.stage:make_stage", "index.stage:make_stage"]
+STAGE_FACTORIES: list[str] = [
+    "classifier.stage:make_stage",
+    "index.stage:make_stage",
+    "alerts.stage:make_stage",
+]
 
 
 def default_stages(settings: Settings) -> list[Stage]:

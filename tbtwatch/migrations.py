@@ -110,4 +110,123 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "alerts: recipients, addresses, subscriptions, alerts, digests, outbox, reminders, revoked tokens",
+        """
+        CREATE TABLE recipients (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            key             TEXT NOT NULL UNIQUE,
+            type            TEXT NOT NULL CHECK (type IN ('warning_point', 'exporter')),
+            name            TEXT NOT NULL,
+            organisation    TEXT NOT NULL DEFAULT '',
+            clusters        TEXT NOT NULL DEFAULT '[]',
+            language        TEXT NOT NULL DEFAULT 'zh',
+            frequency       TEXT NOT NULL DEFAULT 'daily',
+            quiet_hours     TEXT NOT NULL DEFAULT '',
+            webhooks        TEXT NOT NULL DEFAULT '[]',
+            active          INTEGER NOT NULL DEFAULT 1,
+            definition_hash TEXT NOT NULL,
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+
+        CREATE TABLE recipient_addresses (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient_id    INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+            address         TEXT NOT NULL UNIQUE,
+            position        INTEGER NOT NULL DEFAULT 0,
+            token_nonce     TEXT NOT NULL,
+            unsubscribed_at TEXT,
+            created_at      TEXT NOT NULL
+        );
+        CREATE INDEX recipient_addresses_recipient ON recipient_addresses(recipient_id);
+
+        CREATE TABLE subscriptions (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient_id INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+            position     INTEGER NOT NULL DEFAULT 0,
+            name         TEXT NOT NULL DEFAULT '',
+            clusters     TEXT NOT NULL DEFAULT '[]',
+            hs_prefixes  TEXT NOT NULL DEFAULT '[]',
+            keywords     TEXT NOT NULL DEFAULT '[]',
+            members      TEXT NOT NULL DEFAULT '[]',
+            kinds        TEXT NOT NULL DEFAULT '[]',
+            min_risk     TEXT,
+            created_at   TEXT NOT NULL
+        );
+        CREATE INDEX subscriptions_recipient ON subscriptions(recipient_id);
+
+        CREATE TABLE digests (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient_id INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+            kind         TEXT NOT NULL,
+            period       TEXT NOT NULL,
+            items        INTEGER NOT NULL,
+            created_at   TEXT NOT NULL,
+            UNIQUE (recipient_id, kind, period)
+        );
+
+        CREATE TABLE alerts (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient_id    INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+            notice_id       TEXT NOT NULL,
+            base_id         TEXT NOT NULL,
+            subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+            reasons         TEXT NOT NULL,
+            risk            TEXT,
+            is_update       INTEGER NOT NULL DEFAULT 0,
+            matched_at      TEXT NOT NULL,
+            digest_id       INTEGER REFERENCES digests(id) ON DELETE SET NULL,
+            UNIQUE (recipient_id, notice_id)
+        );
+        CREATE INDEX alerts_pending ON alerts(recipient_id, digest_id);
+        CREATE INDEX alerts_base ON alerts(base_id);
+        CREATE INDEX alerts_notice ON alerts(notice_id);
+        CREATE INDEX alerts_digest ON alerts(digest_id);
+
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest_id       INTEGER REFERENCES digests(id) ON DELETE SET NULL,
+            recipient_id    INTEGER NOT NULL,
+            channel         TEXT NOT NULL,
+            address         TEXT NOT NULL,
+            secret_env      TEXT,
+            message_id      TEXT NOT NULL,
+            subject         TEXT NOT NULL,
+            body            BLOB NOT NULL,
+            status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error      TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT,
+            UNIQUE (message_id, channel, address)
+        );
+        CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+        CREATE INDEX outbox_recipient ON outbox(recipient_id, status);
+
+        CREATE TABLE reminders_sent (
+            recipient_id INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+            notice_id    TEXT NOT NULL,
+            days         INTEGER NOT NULL,
+            digest_id    INTEGER REFERENCES digests(id) ON DELETE SET NULL,
+            sent_at      TEXT NOT NULL,
+            PRIMARY KEY (recipient_id, notice_id, days)
+        );
+
+        CREATE TABLE revoked_tokens (
+            token_hash TEXT PRIMARY KEY,
+            address_id INTEGER,
+            reason     TEXT NOT NULL DEFAULT '',
+            revoked_at TEXT NOT NULL
+        );
+
+        CREATE TABLE alerts_meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        INSERT INTO alerts_meta (key, value) VALUES ('subscriptions_version', '0');
+        """,
+    ),
 ]

@@ -101,6 +101,10 @@ class AlertsSettings(_Section):
     reminder_days: list[int] = Field(
         default_factory=lambda: [7], description="days before a comment deadline"
     )
+    max_attempts: int = Field(10, gt=0, description="delivery attempts before a message is marked failed")
+    retry_base_seconds: float = Field(
+        60.0, gt=0, description="first retry delay, doubled per attempt (max 6 h)"
+    )
 
 
 class SmtpSettings(_Section):
@@ -113,6 +117,7 @@ class SmtpSettings(_Section):
     timeout_seconds: float = Field(30.0, gt=0, description="per-connection timeout")
     max_concurrency: int = Field(4, gt=0, description="parallel SMTP connections")
     rate_per_second: float = Field(10.0, gt=0, description="messages per second at most")
+    ca_certs: str = Field("", description="CA bundle to verify the relay's certificate (default: system CAs)")
 
 
 class WebSettings(_Section):
