@@ -47,11 +47,15 @@ FETCHED = datetime(2025, 6, 12, tzinfo=UTC)
 
 def _chinese_material(shared: Path, clusters: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str]]:
     """Sentences of the real Chinese pages, Chinese keywords and product names of the clusters."""
-    items = json.loads((shared / "fixtures/news/page_text_excerpts.json").read_text(encoding="utf-8"))["items"]
+    items = json.loads((shared / "fixtures/news/page_text_excerpts.json").read_text(encoding="utf-8"))[
+        "items"
+    ]
     sentences = []
     for item in items:
         if item.get("lang") == "zh":
-            sentences += [s.strip() for s in re.split(r"[。！？\n]", item["text"]) if 8 <= len(s.strip()) <= 120]
+            sentences += [
+                s.strip() for s in re.split(r"[。！？\n]", item["text"]) if 8 <= len(s.strip()) <= 120
+            ]
     keywords = sorted({str(k) for c in clusters for k in c.get("keywords_zh") or []})
     products = sorted({str(p) for c in clusters for p in c.get("products_zh") or []})
     return sentences, keywords, products
@@ -77,10 +81,17 @@ def synthesise(n: int, shared: Path, seed: int) -> tuple[list[Notice], dict[str,
             nid = f"news:{i:040x}"
             sentence = rng.choice(sentences)
             fields: dict[str, Any] = {
-                "id": nid, "base_id": nid, "kind": Kind.NEWS, "member": None,
+                "id": nid,
+                "base_id": nid,
+                "kind": Kind.NEWS,
+                "member": None,
                 "title": f"{rng.choice(zh_keywords)}{rng.choice(zh_keywords)}：{sentence[:40]}",
-                "description": "。".join(rng.sample(sentences, 3)), "products": "", "hs_codes": [], "ics_codes": [],
-                "language": "zh", "comment_deadline": None,
+                "description": "。".join(rng.sample(sentences, 3)),
+                "products": "",
+                "hs_codes": [],
+                "ics_codes": [],
+                "language": "zh",
+                "comment_deadline": None,
             }
         else:
             nid = f"G/{base.kind.value.upper()}/N/{base.member}/{100000 + i}"
@@ -88,22 +99,44 @@ def synthesise(n: int, shared: Path, seed: int) -> tuple[list[Notice], dict[str,
             if rng.random() < 0.5:
                 title = f"{title} — {rng.choice(en_keywords)}"
             fields = {
-                "id": nid, "base_id": nid, "kind": base.kind, "member": base.member, "title": title,
-                "description": base.description, "products": base.products,
-                "hs_codes": list(base.hs_codes), "ics_codes": list(base.ics_codes), "language": "en",
+                "id": nid,
+                "base_id": nid,
+                "kind": base.kind,
+                "member": base.member,
+                "title": title,
+                "description": base.description,
+                "products": base.products,
+                "hs_codes": list(base.hs_codes),
+                "ics_codes": list(base.ics_codes),
+                "language": "en",
                 "comment_deadline": day + timedelta(days=60) if rng.random() < 0.7 else None,
             }
             if rng.random() < 0.6:
-                fields["title_zh"] = f"{rng.choice(zh_keywords)}{rng.choice(zh_keywords)}技术要求（{rng.choice(sentences)[:24]}）"
+                fields["title_zh"] = (
+                    f"{rng.choice(zh_keywords)}{rng.choice(zh_keywords)}技术要求（{rng.choice(sentences)[:24]}）"
+                )
             if rng.random() < 0.4:
                 fields["products_zh"] = "、".join(rng.sample(zh_products, 2))
         notice = Notice.model_construct(
             # every field given: model_construct's default factories are slow (signature inspection)
-            doc_type=DocType.REGULAR, objectives=list(base.objectives), keywords=list(base.keywords),
-            documents=[], joint_ids=[], regions_affected="", notification_type="", synthetic_id=False,
-            adoption_on=None, entry_into_force_on=None, content_hash="",
-            distributed_on=day, url="", source="bench", fetched_at=FETCHED, title_zh=fields.pop("title_zh", None),
-            products_zh=fields.pop("products_zh", None), **fields,
+            doc_type=DocType.REGULAR,
+            objectives=list(base.objectives),
+            keywords=list(base.keywords),
+            documents=[],
+            joint_ids=[],
+            regions_affected="",
+            notification_type="",
+            synthetic_id=False,
+            adoption_on=None,
+            entry_into_force_on=None,
+            content_hash="",
+            distributed_on=day,
+            url="",
+            source="bench",
+            fetched_at=FETCHED,
+            title_zh=fields.pop("title_zh", None),
+            products_zh=fields.pop("products_zh", None),
+            **fields,
         )
         notices.append(notice)
         picked = rng.sample(cluster_ids, rng.choice((0, 1, 1, 2, 3)))
@@ -113,8 +146,13 @@ def synthesise(n: int, shared: Path, seed: int) -> tuple[list[Notice], dict[str,
                 clusters=[ClusterLabel(cluster_id=c, score=0.8) for c in picked],
                 risk=rng.choice((Risk.HIGH, Risk.MEDIUM, Risk.LOW)),
             )
-    material = {"zh_keywords": zh_keywords, "en_keywords": en_keywords, "cluster_ids": cluster_ids,
-                "members": sorted({r.member for r in rows if r.member}), "rows": rows}
+    material = {
+        "zh_keywords": zh_keywords,
+        "en_keywords": en_keywords,
+        "cluster_ids": cluster_ids,
+        "members": sorted({r.member for r in rows if r.member}),
+        "rows": rows,
+    }
     return notices, labels, material
 
 
@@ -122,7 +160,9 @@ def make_queries(count: int, material: dict[str, Any], rng: random.Random) -> li
     """A mix: English words, Chinese 2-4 character words, phrases, filtered searches; all with facets."""
     zh = [k for k in material["zh_keywords"] if 2 <= len(k) <= 4]
     words = sorted({w.lower() for r in material["rows"] for w in re.findall(r"[A-Za-z]{5,}", r.title)})
-    phrases = sorted({m.lower() for r in material["rows"] for m in re.findall(r"[A-Za-z]{4,} [A-Za-z]{4,}", r.title)})
+    phrases = sorted(
+        {m.lower() for r in material["rows"] for m in re.findall(r"[A-Za-z]{4,} [A-Za-z]{4,}", r.title)}
+    )
     out: list[tuple[str, Query]] = []
     for i in range(count):
         kind = i % 8
@@ -131,16 +171,40 @@ def make_queries(count: int, material: dict[str, Any], rng: random.Random) -> li
         elif kind in (2, 3):
             out.append(("chinese_word", Query(text=rng.choice(zh))))
         elif kind == 4:
-            text = f'"{rng.choice(phrases)}"' if i % 16 == 4 else f"“{rng.choice(zh)}{rng.choice(['技术', '要求', '标准'])}”"
+            text = (
+                f'"{rng.choice(phrases)}"'
+                if i % 16 == 4
+                else f"“{rng.choice(zh)}{rng.choice(['技术', '要求', '标准'])}”"
+            )
             out.append(("phrase", Query(text=text)))
         elif kind == 5:
-            out.append(("word_member", Query(text=rng.choice(words + zh), members=rng.sample(material["members"], 2))))
+            out.append(
+                (
+                    "word_member",
+                    Query(text=rng.choice(words + zh), members=rng.sample(material["members"], 2)),
+                )
+            )
         elif kind == 6:
             lo = date(2012, 1, 1) + timedelta(days=rng.randrange(4000))
-            out.append(("word_cluster_date", Query(text=rng.choice(zh + words), clusters=[rng.choice(material["cluster_ids"])],
-                                                   distributed_from=lo, distributed_to=lo + timedelta(days=700), sort="date")))
+            out.append(
+                (
+                    "word_cluster_date",
+                    Query(
+                        text=rng.choice(zh + words),
+                        clusters=[rng.choice(material["cluster_ids"])],
+                        distributed_from=lo,
+                        distributed_to=lo + timedelta(days=700),
+                        sort="date",
+                    ),
+                )
+            )
         else:
-            out.append(("filters_only", Query(members=[rng.choice(material["members"])], open_on=date(2020, 6, 1), sort="date")))
+            out.append(
+                (
+                    "filters_only",
+                    Query(members=[rng.choice(material["members"])], open_on=date(2020, 6, 1), sort="date"),
+                )
+            )
     return out
 
 
@@ -228,8 +292,12 @@ def main() -> None:
     ap.add_argument("--notices", type=int, default=200_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=20250612)
-    ap.add_argument("--shared", type=Path, default=Path(os.environ.get("TBTWATCH_SHARED", REPO.parent / "shared")))
-    ap.add_argument("--index-dir", type=Path, default=None, help="where to build (default: a temporary folder)")
+    ap.add_argument(
+        "--shared", type=Path, default=Path(os.environ.get("TBTWATCH_SHARED", REPO.parent / "shared"))
+    )
+    ap.add_argument(
+        "--index-dir", type=Path, default=None, help="where to build (default: a temporary folder)"
+    )
     args = ap.parse_args()
     if not (args.shared / "fixtures/eping/eping_export_2025-06.xlsx").exists():
         sys.exit(f"no shared fixtures under {args.shared}: pass --shared /path/to/shared")
@@ -281,8 +349,14 @@ def main() -> None:
             "max_ms": round(max(every), 2),
             "mean_ms": round(statistics.fmean(every), 2),
             "median_hits": statistics.median(totals),
-            "by_kind": {k: {"n": len(v), "p50_ms": round(statistics.median(v), 2), "p95_ms": round(_percentile(v, 95), 2)}
-                        for k, v in sorted(times.items())},
+            "by_kind": {
+                k: {
+                    "n": len(v),
+                    "p50_ms": round(statistics.median(v), 2),
+                    "p95_ms": round(_percentile(v, 95), 2),
+                }
+                for k, v in sorted(times.items())
+            },
             "with": "facets (member, cluster, kind, risk, month) and snippets, page size 20",
         }
 
@@ -297,16 +371,26 @@ def main() -> None:
         }
         recall_s = time.perf_counter() - t0
 
-    print(json.dumps({
-        "benchmark": "bench/search.py (embedded tantivy backend)",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "synthesis_s": round(synth_s, 2),
-        "build": build,
-        "targets": {"build_s": 60, "p50_ms": 5, "p95_ms": 20},
-        "latency": latency,
-        "recall": recall,
-        "recall_check_s": round(recall_s, 1),
-    }, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "bench/search.py (embedded tantivy backend)",
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "synthesis_s": round(synth_s, 2),
+                "build": build,
+                "targets": {"build_s": 60, "p50_ms": 5, "p95_ms": 20},
+                "latency": latency,
+                "recall": recall,
+                "recall_check_s": round(recall_s, 1),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -112,7 +112,13 @@ def analysis_settings() -> dict[str, Any]:
             "tbt_english": {
                 "type": "custom",
                 "tokenizer": "standard",
-                "filter": ["tbt_word_parts", "lowercase", "tbt_max_length", "tbt_english_stop", "tbt_porter2"],
+                "filter": [
+                    "tbt_word_parts",
+                    "lowercase",
+                    "tbt_max_length",
+                    "tbt_english_stop",
+                    "tbt_porter2",
+                ],
             },
             "tbt_cjk": {
                 "type": "custom",

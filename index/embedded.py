@@ -441,7 +441,10 @@ class EmbeddedBackend(SearchBackend):
 
     @staticmethod
     def _source(doc: tantivy.Document) -> dict[str, Any]:
-        return dict(json.loads(doc.get_first("_source")))
+        raw = doc.get_first("_source")
+        if not isinstance(raw, str):
+            raise IndexUnavailableError("document without a stored _source: rebuild the index with `tbtwatch reindex`")
+        return dict(json.loads(raw))
 
     def count(self, query: Query | None = None) -> int:
         """Number of documents (matching ``query``)."""
