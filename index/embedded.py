@@ -443,7 +443,9 @@ class EmbeddedBackend(SearchBackend):
     def _source(doc: tantivy.Document) -> dict[str, Any]:
         raw = doc.get_first("_source")
         if not isinstance(raw, str):
-            raise IndexUnavailableError("document without a stored _source: rebuild the index with `tbtwatch reindex`")
+            raise IndexUnavailableError(
+                "document without a stored _source: rebuild the index with `tbtwatch reindex`"
+            )
         return dict(json.loads(raw))
 
     def count(self, query: Query | None = None) -> int:
