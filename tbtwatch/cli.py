@@ -319,3 +319,20 @@ app.add_typer(digest_app, name="digest")
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# -- web app: `tbtwatch web` --------------------------------------------------------------------------------
+@app.command("web")
+def web_cmd(
+    host: Annotated[str | None, typer.Option(help="bind address (default: web.host)")] = None,
+    port: Annotated[int | None, typer.Option(help="bind port (default: web.port)")] = None,
+) -> None:
+    """Serve the web app (search, notices, dashboard, subscriptions, JSON API)."""
+    from tbtwatch.web.server import WebServer
+
+    def body() -> None:
+        server = WebServer(settings(), host=host, port=port)
+        console.print(f"tbtwatch web: {server.url}  (Ctrl-C stops)", markup=False, soft_wrap=True)
+        server.serve_forever()
+
+    run_guarded(body)

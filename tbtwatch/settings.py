@@ -125,6 +125,8 @@ class WebSettings(_Section):
 
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, gt=0, lt=65536, description="bind port")
+    max_body_bytes: int = Field(1024 * 1024, gt=0, description="larger request bodies are refused (413)")
+    export_limit: int = Field(10000, gt=0, description="most rows in one CSV/XLSX export")
 
 
 class SchedulerSettings(_Section):
@@ -133,6 +135,19 @@ class SchedulerSettings(_Section):
     immediate_every_minutes: int = Field(5, gt=0, description="how often immediate digests go out")
     daily_at: str = Field("08:30", pattern=r"^\d{2}:\d{2}$", description="daily digest time")
     weekly_on: str = Field("mon", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$", description="weekly digest day")
+    reminders_at: str = Field("09:00", pattern=r"^\d{2}:\d{2}$", description="daily deadline-reminder time")
+    retrain_on: str = Field(
+        "sun", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$", description="weekly classifier retraining day"
+    )
+    retrain_at: str = Field("03:00", pattern=r"^\d{2}:\d{2}$", description="weekly retraining time")
+    health_every_minutes: int = Field(15, gt=0, description="how often source health is checked")
+    failures_before_alarm: int = Field(
+        3, gt=0, description="failed runs in a row that raise an operator alarm"
+    )
+    job_timeout_seconds: int = Field(
+        3600, gt=0, description="a digest/retrain job is abandoned after this long"
+    )
+    shutdown_grace_seconds: int = Field(30, gt=0, description="time given to running jobs on SIGTERM/SIGINT")
 
 
 class FileSettings(_Section):
