@@ -442,7 +442,7 @@ class EmbeddedBackend(SearchBackend):
     @staticmethod
     def _source(doc: tantivy.Document) -> dict[str, Any]:
         raw = doc.get_first("_source")
-        if not isinstance(raw, str):
+        if not isinstance(raw, (str, bytes)):
             raise IndexUnavailableError(
                 "document without a stored _source: rebuild the index with `tbtwatch reindex`"
             )
