@@ -69,17 +69,17 @@ def _facets(form: SearchForm, results: Results, ctx: WebContext, lang: str) -> l
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, ctx: Ctx) -> HTMLResponse:
     """The analysts' search page; a bad query re-shows the form with the reason (400)."""
-    form = SearchForm.from_params(request.query_params)
     lang = resolve_lang(request)
-    common = {
-        "form": form,
+    common: dict[str, Any] = {
         "cluster_ids": list(ctx.clusters),
         "export_limit": ctx.settings.web.export_limit,
     }
     try:
+        form = SearchForm.from_params(request.query_params)
         query = form.query(ctx.today())
     except QuerySyntaxError as exc:
-        return render(request, "search.html", status=400, error=str(exc), results=None, **common)
+        form = SearchForm(q=request.query_params.get("q", "")[:2000])
+        return render(request, "search.html", status=400, error=str(exc), results=None, form=form, **common)
     results = ctx.backend.search(query)
     pages = max(
         1, min(math.ceil(results.total / max(query.size, 1)), MAX_RESULT_WINDOW // max(query.size, 1))
@@ -87,6 +87,7 @@ def search_page(request: Request, ctx: Ctx) -> HTMLResponse:
     return render(
         request,
         "search.html",
+        form=form,
         results=results,
         pages=pages,
         facets=_facets(form, results, ctx, lang),
