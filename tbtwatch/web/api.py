@@ -1,0 +1,196 @@
+"""The JSON API under ``/api`` (described at ``/openapi.json`` and ``/docs``), ``/healthz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from alerts.errors import RecipientError
+from alerts.recipients import parse_recipients
+from alerts.repository import AlertsRepository
+from index.query import MAX_PAGE_SIZE
+from tbtwatch import members
+from tbtwatch.web import security, stats
+from tbtwatch.web.deps import Ctx
+from tbtwatch.web.errors import Forbidden, NotFound
+from tbtwatch.web.metrics import Registry, gauge
+from tbtwatch.web.searchform import SearchForm
+
+router = APIRouter()
+
+Many = Annotated[list[str] | None, Query()]
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status)
+
+
+@router.get("/api/search", tags=["search"], summary="Search notices with filters, facets and snippets")
+def api_search(
+    request: Request,
+    ctx: Ctx,
+    q: Annotated[str, Query(description='text: words, "phrases", 中文, AND/OR/NOT, -word, symbols')] = "",
+    kind: Many = None,
+    member: Many = None,
+    cluster: Many = None,
+    hs: Many = None,
+    risk: Many = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="distributed on or after (YYYY-MM-DD)")
+    ] = None,
+    to: Annotated[str | None, Query(description="distributed on or before (YYYY-MM-DD)")] = None,
+    open: Annotated[str | None, Query(description="1: open for comment today")] = None,
+    sort: Annotated[str, Query(description="relevance or date")] = "relevance",
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 20,
+) -> JSONResponse:
+    """One page of hits (snippets are HTML: escaped text with ``<mark>``), the exact total and facets.
+
+    Repeatable filters (``kind``, ``member``, ``cluster``, ``hs``, ``risk``) also accept comma-separated values.
+    """
+    form = SearchForm.from_params(request.query_params)
+    results = ctx.backend.search(form.query(ctx.today()))
+    return _json({"query": q, **results.as_dict()})
+
+
+@router.get(
+    "/api/notices/{notice_id:path}", tags=["notices"], summary="One notice with labels and its measure's life"
+)
+def api_notice(notice_id: str, ctx: Ctx) -> JSONResponse:
+    """Every field, cluster labels and risk with reasons, the other documents of the measure, days left."""
+    with ctx.store() as store:
+        notice = store.get(notice_id)
+        if notice is None:
+            raise NotFound(f"notice {notice_id[:200]!r} is not in the store")
+        labels = store.get_labels(notice_id)
+        family = store.family(notice.base_id)
+    today = ctx.today()
+    return _json(
+        {
+            "notice": notice.model_dump(mode="json"),
+            "member_zh": members.chinese_name(notice.member),
+            "labels": labels.model_dump(mode="json") if labels else None,
+            "family": family,
+            "open_for_comment": notice.is_open_for_comment(today),
+            "days_left": (notice.comment_deadline - today).days if notice.comment_deadline else None,
+        }
+    )
+
+
+@router.get("/api/stats", tags=["stats"], summary="Counts per month and kind, member, cluster; open list")
+def api_stats(ctx: Ctx) -> JSONResponse:
+    """The dashboard's figures."""
+    with ctx.store() as store:
+        figures = stats.compute(store, ctx.today())
+    names = {cid: c.name_zh for cid, c in ctx.clusters.items()}
+    return _json(figures.as_dict(names))
+
+
+@router.get("/api/sources", tags=["sources"], summary="Sources: last run, counts, crawl state")
+def api_sources(ctx: Ctx) -> JSONResponse:
+    """Every source recorded in the store."""
+    with ctx.store() as store:
+        return _json({"sources": stats.sources(store)})
+
+
+# -- admin (bearer token only: no cookies, so no CSRF) ----------------------------------------------------
+def require_bearer(request: Request, ctx: Ctx) -> None:
+    """403 unless ``Authorization: Bearer <TBTWATCH_ADMIN_TOKEN>``."""
+    if security.admin_token(ctx.settings) is None:
+        raise Forbidden("admin API is switched off: set TBTWATCH_ADMIN_TOKEN")
+    if not security.token_matches(ctx.settings, security.bearer(request.headers.get("authorization"))):
+        raise Forbidden("admin token required: Authorization: Bearer <TBTWATCH_ADMIN_TOKEN>")
+
+
+@router.get(
+    "/api/admin/recipients",
+    tags=["admin"],
+    summary="List recipients (admin)",
+    dependencies=[Depends(require_bearer)],
+)
+def api_recipients(ctx: Ctx) -> JSONResponse:
+    """Every recipient with addresses and subscriptions."""
+    with ctx.store() as store:
+        return _json({"recipients": [r.as_dict() for r in AlertsRepository(store).list_recipients()]})
+
+
+@router.post(
+    "/api/admin/recipients",
+    tags=["admin"],
+    summary="Create or update recipients (admin)",
+    dependencies=[Depends(require_bearer)],
+)
+def api_import_recipients(
+    ctx: Ctx,
+    document: Annotated[
+        dict[str, Any], Body(description="the recipients-file document: {version, recipients: [...]}")
+    ],
+) -> JSONResponse:
+    """Import recipients in the recipients-file format; answers the created/updated/unchanged counts."""
+    try:
+        recipients = parse_recipients(document, known_clusters=set(ctx.clusters) or None, where="body")
+    except (RecipientError, yaml.YAMLError) as exc:
+        return _json({"detail": str(exc)}, 400)
+    with ctx.store() as store:
+        return _json(AlertsRepository(store).import_recipients(recipients))
+
+
+@router.delete(
+    "/api/admin/recipients/{key}",
+    tags=["admin"],
+    summary="Remove a recipient (admin)",
+    dependencies=[Depends(require_bearer)],
+)
+def api_remove_recipient(key: str, ctx: Ctx) -> JSONResponse:
+    """Remove a recipient with its subscriptions; 404 when unknown."""
+    with ctx.store() as store:
+        if not AlertsRepository(store).remove_recipient(key):
+            raise NotFound(f"no recipient {key[:100]!r}")
+    return _json({"removed": key})
+
+
+# -- health and metrics -----------------------------------------------------------------------------------
+@router.get("/healthz", tags=["health"], summary="Liveness")
+def healthz() -> dict[str, str]:
+    """``{"status": "ok"}`` while the app answers."""
+    return {"status": "ok"}
+
+
+@router.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics(request: Request, ctx: Ctx) -> PlainTextResponse:
+    """Request counts and latency, notices, outbox, index documents, source runs (text format 0.0.4)."""
+    registry: Registry = request.app.state.metrics
+    lines = registry.lines()
+    with ctx.store() as store:
+        by_kind = {
+            r[0]: int(r[1]) for r in store.conn.execute("SELECT kind, count(*) FROM notices GROUP BY kind")
+        }
+        outbox = AlertsRepository(store).outbox_counts()
+        runs = {
+            (r[0], r[1]): int(r[2])
+            for r in store.conn.execute("SELECT source, status, count(*) FROM source_runs GROUP BY 1, 2")
+        }
+        recipients = int(store.conn.execute("SELECT count(*) FROM recipients").fetchone()[0])
+    lines += gauge("tbtwatch_notices_total", "Notices in the store.", [({}, sum(by_kind.values()))])
+    lines += gauge(
+        "tbtwatch_notices", "Notices in the store by kind.", [({"kind": k}, v) for k, v in by_kind.items()]
+    )
+    lines += gauge(
+        "tbtwatch_outbox_messages",
+        "Outbox messages by status.",
+        [({"status": s}, outbox.get(s, 0)) for s in sorted({"pending", "sent", "failed", *outbox})],
+    )
+    lines += gauge(
+        "tbtwatch_outbox_pending", "Messages waiting to be sent.", [({}, outbox.get("pending", 0))]
+    )
+    lines += gauge("tbtwatch_recipients", "Recipients.", [({}, recipients)])
+    lines += gauge(
+        "tbtwatch_source_runs",
+        "Recorded source runs by status.",
+        [({"source": s, "status": st}, n) for (s, st), n in runs.items()],
+    )
+    lines += gauge("tbtwatch_index_documents", "Documents in the search index.", [({}, ctx.backend.count())])
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")
