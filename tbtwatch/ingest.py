@@ -2,9 +2,13 @@
 
 For each batch: valid notices are stored (new / changed / unchanged), then every downstream stage
 (classify → index → match alerts) runs on the new and changed ones; rejected items go to quarantine
-with their reason. A stage that fails never loses data: the notices it failed on are kept in the
-store's backlog and retried at the start of the next ingest (``tbtwatch reindex`` also rebuilds the
-index from the store).
+with their reason. The store's stage backlog is the work queue between stages: a notice is written
+there for the first stage together with its upsert, and moves to the next stage's backlog as each stage
+takes it. A stage that fails never loses data: the notices it failed on stay in its backlog, go no further,
+and are retried (then passed on to the later stages) at the start of the next ingest; a crashed run
+leaves each notice waiting for the stage it had reached. Every notice reaches every stage once per
+change (twice only for a batch a crash caught inside a stage; the stages are idempotent).
+``tbtwatch reindex`` also rebuilds the index from the store.
 
 >>> with Ingestor(store, source="eping_workbook") as ing:      # doctest: +SKIP
 ...     for item in parse_rows(...):
@@ -23,7 +27,7 @@ from typing import Any, Protocol
 
 from tbtwatch.models import Notice
 from tbtwatch.settings import Settings
-from tbtwatch.store import Store
+from tbtwatch.store import PENDING, Store
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +166,13 @@ class Ingestor:
             return
         batch, self._notices = self._notices, []
         fresh: dict[str, Notice] = {}
-        for notice, result in zip(batch, self.store.upsert_many(batch), strict=True):
+        with self.store.transaction():
+            results = self.store.upsert_many(batch)
+            if self.stages:
+                # in the same transaction: a crash before the stages ran leaves them waiting for the first
+                changed = [n.id for n, r in zip(batch, results, strict=True) if r.status != "unchanged"]
+                self.store.add_backlog(self.stages[0].name, changed, PENDING)
+        for notice, result in zip(batch, results, strict=True):
             if result.status == "unchanged":
                 self.report.unchanged += 1
                 continue
@@ -202,29 +212,53 @@ class Ingestor:
                 )
         return self.report
 
-    def _run_stages(self, notices: list[Notice]) -> None:
-        for stage in self.stages:
+    def _run_stages(self, notices: list[Notice], start: int = 0) -> None:
+        """Run ``notices`` through the stages from ``start`` on (they wait in that stage's backlog).
+
+        A notice moves to the next stage's backlog once a stage has processed it, and goes no further when
+        a stage fails on it (a later stage needs what an earlier one adds, such as labels): the backlog
+        retry of the failed stage passes it on. So every notice reaches every stage once per change, and a
+        crash anywhere leaves it waiting for the stage it had reached.
+        """
+        ids = [n.id for n in notices]
+        for position in range(start, len(self.stages)):
+            stage = self.stages[position]
             try:
                 stage.process(notices, self.store)
             except Exception as exc:  # a failing stage must not lose the batch: keep it for a retry
                 log.exception("ingest stage %s failed on %d notices", stage.name, len(notices))
-                self.store.add_backlog(stage.name, [n.id for n in notices], f"{type(exc).__name__}: {exc}")
+                self.store.add_backlog(stage.name, ids, f"{type(exc).__name__}: {exc}")
                 self.error(f"stage {stage.name}: {type(exc).__name__}: {exc}")
+                return
+            self.store.advance_backlog(stage.name, ids, self._next_name(position))
+
+    def _next_name(self, position: int) -> str | None:
+        return self.stages[position + 1].name if position + 1 < len(self.stages) else None
 
     def _retry_backlog(self) -> None:
-        for stage in self.stages:
-            ids = self.store.backlog(stage.name)
-            if not ids:
-                continue
-            notices = self.store.get_many(ids)
-            try:
-                stage.process(notices, self.store)
-            except Exception as exc:  # still failing: keep the backlog, report, carry on with new items
-                log.warning("backlog retry of stage %s failed: %s", stage.name, exc)
-                self.error(f"backlog {stage.name}: {type(exc).__name__}: {exc}")
-                continue
-            self.store.clear_backlog(stage.name, ids)
-            log.info("stage %s caught up on %d notices from its backlog", stage.name, len(ids))
+        """Retry each stage's backlog, in stage order, then the later stages on what it now takes."""
+        for position, stage in enumerate(self.stages):
+            tried: set[str] = set()
+            while True:
+                waiting = self.store.backlog(stage.name, limit=len(tried) + self.batch_size)
+                ids = [i for i in waiting if i not in tried][: self.batch_size]
+                if not ids:
+                    break
+                tried.update(ids)
+                notices = self.store.get_many(ids)
+                try:
+                    stage.process(notices, self.store)
+                except Exception as exc:  # still failing: keep the backlog, report, carry on with new items
+                    log.warning("backlog retry of stage %s failed: %s", stage.name, exc)
+                    self.error(f"backlog {stage.name}: {type(exc).__name__}: {exc}")
+                    break
+                found = [n.id for n in notices]
+                self.store.advance_backlog(stage.name, found, self._next_name(position))
+                if len(found) < len(ids):  # ids no longer in the store (none should be): nothing to pass on
+                    self.store.clear_backlog(stage.name, set(ids) - set(found))
+                log.info("stage %s caught up on %d notices from its backlog", stage.name, len(found))
+                if notices:
+                    self._run_stages(notices, position + 1)
 
 
 def ingest(

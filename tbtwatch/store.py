@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 Status = Literal["new", "changed", "unchanged"]
 _STORED_EXCLUDE = {"title_zh", "products_zh"}
+#: The ``error`` of a backlog entry that waits for the first attempt of its stage (not a failure yet).
+PENDING = "pending"
 
 
 def _now() -> str:
@@ -469,6 +471,22 @@ class Store:
     def clear_backlog(self, stage: str, notice_ids: Iterable[str]) -> None:
         """Forget backlog entries that a stage has now processed."""
         with self.transaction():
+            self.conn.executemany(
+                "DELETE FROM stage_backlog WHERE stage=? AND notice_id=?", [(stage, i) for i in notice_ids]
+            )
+
+    def advance_backlog(self, stage: str, notice_ids: Sequence[str], next_stage: str | None) -> None:
+        """Hand notices a stage has processed on to the next stage's backlog (or drop them after the last).
+
+        One transaction: a crash leaves each notice waiting for exactly one stage.
+        """
+        now = _now()
+        with self.transaction():
+            if next_stage is not None:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO stage_backlog (stage, notice_id, error, added_at) VALUES (?,?,?,?)",
+                    [(next_stage, i, PENDING, now) for i in notice_ids],
+                )
             self.conn.executemany(
                 "DELETE FROM stage_backlog WHERE stage=? AND notice_id=?", [(stage, i) for i in notice_ids]
             )

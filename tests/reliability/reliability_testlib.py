@@ -1,0 +1,56 @@
+"""Helpers of the reliability tests: a count of the generated cases run, and hostile text strategies."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+#: test name -> generated cases run (printed in the pytest summary by conftest.py)
+CASES: Counter[str] = Counter()
+
+#: Hypothesis settings of the fuzzing tests: enough cases to find the usual breakage, fast enough for CI.
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def count(name: str) -> None:
+    """Count one generated case of test ``name``."""
+    CASES[name] += 1
+
+
+#: Pieces that break naive code: header injection, HTML and script, entities, control and line-break
+#: characters, bidi overrides, surrogate-free astral characters, SQL and template syntax, huge numbers.
+HOSTILE_PIECES = [
+    "\r\nBcc: victim@evil.example",
+    "\nCc: other@evil.example\n\n",
+    "\r\n\r\n<html>",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "&amp;&lt;&#0;&#x110000;&bogus;",
+    "\x00",
+    "\x1b[31m",
+    "\u2028\u2029\x85\x0b\x0c",
+    "\u202e\u200b\ufeff",
+    "𠀀𝄞🙂",
+    "'; DROP TABLE notices; --",
+    "{{ 7*7 }}{% raw %}",
+    "%s%n%(x)s",
+    '=HYPERLINK("javascript:1")',
+    "9" * 400,
+    "G/TBT/N/EU/1050/Add.1/Rev.2/Corr.3",
+    "玩具\r\n标题",
+    " ",
+    "",
+]
+
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from(HOSTILE_PIECES),
+    st.text(max_size=80),
+    st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=10), max_size=5).map("".join),
+)
