@@ -336,3 +336,9 @@ def web_cmd(
         server.serve_forever()
 
     run_guarded(body)
+
+
+# -- offline demo: `tbtwatch demo` ---------------------------------------------------------------------------
+from tbtwatch.demo.cli import demo_cmd  # noqa: E402  (after the helpers it uses)
+
+app.command("demo")(demo_cmd)

@@ -1,0 +1,161 @@
+"""``tbtwatch demo`` (registered in :mod:`tbtwatch.cli`)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Annotated, Any
+
+import typer
+
+from tbtwatch.cli import console, emit_json, err_console, run_guarded, settings
+from tbtwatch.errors import TbtwatchError
+from tbtwatch.settings import AlertsSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+class PortInUseError(TbtwatchError):
+    """The web app's port is taken."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`PortInUseError` when ``host:port`` cannot be listened on (checked before the crawls,
+    so a taken port fails in a second rather than after the pipeline)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            taken = exc.errno == errno.EADDRINUSE
+            why = (
+                "已被占用 is already in use" if taken else f"无法监听 cannot be listened on ({exc.strerror})"
+            )
+            raise PortInUseError(
+                f"网页端口 web port {host}:{port} {why}. "
+                f"Fix: pass --port with a free port (e.g. --port {port + 1}), or --no-web."
+            ) from None
+
+
+def _web_base(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    return f"http://{shown}:{port}"
+
+
+def demo_cmd(
+    no_web: Annotated[
+        bool, typer.Option("--no-web", help="run the pipeline, print the report and exit (scripts, CI)")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="web app port (default: web.port)", min=0, max=65535)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Offline demo: crawl bundled fixtures from a local mirror, alert two sample recipients, start the web app.
+
+    离线演示：从本地镜像抓取内置样例数据，经分类、索引、匹配后给两个示例收件人发摘要邮件（写入本地
+    maildir），然后启动网页。
+    """
+    from tbtwatch.demo.mirror import Mirror
+    from tbtwatch.demo.pipeline import SOURCES, SourceResult, demo_environment, run_pipeline, start_mirror
+    from tbtwatch.demo.report import build_report, maildir_names
+
+    started = time.perf_counter()
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # production advice (set a signing key, serve links over HTTPS) that a local demo cannot follow
+        for name in ("alerts.tokens", "alerts.render"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    base = settings()
+    host = base.web.host
+    web_port = base.web.port if port is None else port
+    extra: dict[str, str] = {}
+    if not no_web:
+        if web_port:
+            run_guarded(lambda: check_port(host, web_port))
+        if base.alerts.base_url == AlertsSettings().base_url:
+            # links in the digests point at the web app this demo starts
+            extra["TBTWATCH_ALERTS__BASE_URL"] = _web_base(host, web_port or 8000)
+
+    def progress(result: SourceResult) -> None:
+        if not as_json:
+            err_console.print(
+                f"  {result.source}: {result.items} 条 items, {result.new} 新 new, {result.errors} 错误 errors"
+                f" ({result.seconds:.1f} s)",
+                highlight=False,
+            )
+
+    def pipeline() -> tuple[Settings, Mirror, dict[str, Any]]:
+        with demo_environment(extra):
+            s = settings()  # again, now with the demo's variables
+            s.home.mkdir(parents=True, exist_ok=True)
+            mirror = start_mirror(s)
+            if not as_json:
+                err_console.print(
+                    f"本地镜像 mirror {mirror.url}; 抓取 crawling {len(SOURCES)} sources ...", highlight=False
+                )
+            try:
+                before = maildir_names(s.maildir)
+                result = run_pipeline(s, mirror, on_done=progress)
+                web_url = None if no_web else _web_base(host, web_port)
+                report = build_report(
+                    s,
+                    result,
+                    maildir_before=before,
+                    web_url=web_url,
+                    seconds=time.perf_counter() - started,
+                )
+            except BaseException:
+                mirror.stop()
+                raise
+        return s, mirror, report
+
+    s, mirror, report = run_guarded(pipeline)
+    try:
+        if no_web:
+            _print(report, as_json)
+        else:
+            _serve(s, host, web_port, report, as_json)
+    finally:
+        mirror.stop()
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def _print(report: dict[str, Any], as_json: bool) -> None:
+    from tbtwatch.demo.report import print_report
+
+    if as_json:
+        emit_json(report)
+    else:
+        print_report(report, console)
+
+
+def _serve(s: Settings, host: str, port: int, report: dict[str, Any], as_json: bool) -> None:
+    """Start the web app, print the report with its URLs, and block until Ctrl-C (the mirror stays up so
+    the news items' links keep working)."""
+    from tbtwatch.demo.report import web_links
+    from tbtwatch.store import Store
+    from tbtwatch.web.server import WebServer
+
+    server = WebServer(s, host=host, port=port)
+    run_guarded(server.start)
+    if port == 0 or server.port != port:
+        with Store.open(s.store_path, readonly=True) as store:
+            report["web"] = web_links(_web_base(host, server.port), store, report["searches"])
+    _print(report, as_json)
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        err_console.print("停止 stopping ...", highlight=False)
+    finally:
+        server.stop()
