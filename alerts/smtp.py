@@ -187,3 +187,9 @@ async def _shut(client: aiosmtplib.SMTP, *, polite: bool) -> None:
     deadline = time.monotonic() + 2.0
     while protocol is not None and protocol.transport is not None and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
+    transport = protocol.transport if protocol is not None else None
+    if isinstance(transport, asyncio.Transport):
+        # the peer did not finish the exchange in time (a slow or busy relay): drop the socket now
+        transport.abort()
+        for _ in range(3):  # abort closes the socket on the loop's next iterations
+            await asyncio.sleep(0)

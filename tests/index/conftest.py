@@ -7,19 +7,18 @@ session. When neither is available the Elasticsearch tests are skipped with the 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+from index_testlib import drop_es_backend, make_es_backend
 
 from index.documents import build_document
 from index.embedded import EmbeddedBackend
@@ -151,28 +150,6 @@ def es_is_emulator(es_url: str) -> bool:
     with urllib.request.urlopen(es_url + "/", timeout=5) as resp:
         info = json.loads(resp.read())
     return bool(info.get("cluster_uuid") == "noida-local" or info.get("name") == "noida-db")
-
-
-def make_es_backend(url: str, alias: str | None = None) -> Any:
-    """An Elasticsearch backend on ``url`` with a fresh alias (so tests never share indices)."""
-    from elasticsearch import Elasticsearch
-
-    from index.elastic import ElasticsearchBackend
-
-    client = Elasticsearch(url, request_timeout=30, max_retries=2, retry_on_timeout=True)
-    return ElasticsearchBackend(client, alias=alias or f"tbtwatch-test-{uuid.uuid4().hex[:8]}", url=url)
-
-
-def drop_es_backend(backend: Any) -> None:
-    """Remove a test alias's indices and template (real clusters are shared)."""
-    from elasticsearch import ApiError
-
-    for name in backend.alias_indices():
-        with contextlib.suppress(ApiError):
-            backend.client.indices.delete(index=name)
-    with contextlib.suppress(ApiError):
-        backend.client.indices.delete_index_template(name=f"{backend.alias}-notices")
-    backend.close()
 
 
 @pytest.fixture(scope="session")

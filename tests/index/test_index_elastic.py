@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import drop_es_backend, make_es_backend
+from index_testlib import drop_es_backend, make_es_backend
 
 from index.backend import open_backend
 from index.elastic import ElasticsearchBackend, index_template, make_client, mappings, search_body

@@ -180,7 +180,7 @@ def test_unreachable_cluster_from_the_command_line(home: Path) -> None:
 
 @pytest.mark.elasticsearch
 def test_reindex_and_search_on_elasticsearch(home: Path, es_url: str) -> None:
-    from conftest import drop_es_backend, make_es_backend
+    from index_testlib import drop_es_backend, make_es_backend
 
     alias = f"tbtwatch-cli-{uuid.uuid4().hex[:8]}"
     env = {"TBTWATCH_ES_URL": es_url, "TBTWATCH_INDEX__ES_INDEX": alias}
