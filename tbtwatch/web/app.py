@@ -53,3 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.web.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``$TBTWATCH_HOME``: for ``uvicorn --factory tbtwatch.web.app:app_from_env --workers N``."""
+    from tbtwatch.settings import load_settings
+
+    return create_app(load_settings())
