@@ -9,7 +9,8 @@ path (classify, index, match), plus synthetic notices made from its real rows by
 on 127.0.0.1; the load generator is one asyncio process with keep-alive connections that sends the query
 mix of ``bench/search.py`` (English and Chinese words, phrases, member, cluster and date filters, paging)
 to ``/api/search`` with facets and snippets, closed-loop: each client sends its next request when the
-previous answer is read. Figures: latency p50/p95/p99 (ms), requests/s, errors (non-200 or broken).
+previous answer is read. Figures: latency p50/p95/p99 (ms), requests/s, errors (non-200 or broken), the
+service time of one client alone, and the machine's load average (other processes share the cores).
 """
 
 from __future__ import annotations
@@ -179,8 +180,13 @@ async def load(port: int, paths: list[str], clients: int, seconds: float, warmup
     await asyncio.gather(
         *(_client(port, paths, k * 7, time.perf_counter() + warmup, False, [], []) for k in range(clients))
     )
+    # service time: one client alone, so requests never queue (what a single search costs end to end)
+    alone: list[float] = []
+    await _client(port, paths, 0, time.perf_counter() + min(5.0, seconds / 3), True, alone, [])
+    alone.sort()
     lat: list[float] = []
     errors: list[str] = []
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     until = started + seconds
     await asyncio.gather(*(_client(port, paths, k * 13, until, True, lat, errors) for k in range(clients)))
@@ -197,6 +203,12 @@ async def load(port: int, paths: list[str], clients: int, seconds: float, warmup
         "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1] * 1000, 1)},
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
+        "single_client_ms": {
+            "p50": round(alone[len(alone) // 2] * 1000, 1),
+            "mean": round(sum(alone) / len(alone) * 1000, 1),
+        },
+        # other processes on the machine compete for the same cores: the 1-minute load average says how much
+        "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }
 
 
