@@ -124,7 +124,7 @@ def api_sources(ctx: Ctx) -> JSONResponse:
 
 
 # -- admin (bearer token only: no cookies, so no CSRF) ----------------------------------------------------
-def require_bearer(request: Request, ctx: Ctx) -> None:
+async def require_bearer(request: Request, ctx: Ctx) -> None:
     """403 unless ``Authorization: Bearer <TBTWATCH_ADMIN_TOKEN>``."""
     if security.admin_token(ctx.settings) is None:
         raise Forbidden("admin API is switched off: set TBTWATCH_ADMIN_TOKEN")
@@ -181,7 +181,7 @@ def api_remove_recipient(key: str, ctx: Ctx) -> JSONResponse:
 
 # -- health and metrics -----------------------------------------------------------------------------------
 @router.get("/healthz", tags=["health"], summary="Liveness")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """``{"status": "ok"}`` while the app answers."""
     return {"status": "ok"}
 
