@@ -252,3 +252,12 @@ def test_a_broken_index_answers_503_with_the_fix(tmp_path: object) -> None:
         assert httpx.get(f"{server.url}/dashboard", timeout=30).status_code == 200  # the store still answers
     finally:
         server.stop()
+
+
+def test_notice_and_dashboard_in_english(client: httpx.Client) -> None:
+    r = client.get("/notices/G/TBT/N/CHN/2058", params={"lang": "en"})
+    assert "Original title" in r.text and "Chinese title (SAMR daily digest)" in r.text
+    assert "民用无人驾驶航空器唯一产品识别码" in r.text  # notice texts are never translated away
+    assert "comment period closed" in r.text and "China (CHN)" in r.text
+    d = client.get("/dashboard")
+    assert "Notices per month by kind" in d.text and "Malawi MWI" in d.text
