@@ -261,3 +261,10 @@ def test_notice_and_dashboard_in_english(client: httpx.Client) -> None:
     assert "comment period closed" in r.text and "China (CHN)" in r.text
     d = client.get("/dashboard")
     assert "Notices per month by kind" in d.text and "Malawi MWI" in d.text
+
+
+def test_malformed_cookies_are_ignored(web_url: str) -> None:
+    for cookie in ('tbtwatch_csrf="unterminated', "tbtwatch_lang=<script>; tbtwatch_csrf=short", ';;;=,"a b'):
+        r = httpx.get(f"{web_url}/search", headers={"cookie": cookie}, timeout=30)
+        assert r.status_code == 200 and 'lang="zh-CN"' in r.text
+        assert "tbtwatch_csrf=" in r.headers.get("set-cookie", "")  # a fresh CSRF cookie replaces the bad one
