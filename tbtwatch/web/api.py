@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import yaml
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from alerts.errors import RecipientError
 from alerts.recipients import parse_recipients
 from alerts.repository import AlertsRepository
+from index.backend import Results
 from index.query import MAX_PAGE_SIZE
 from tbtwatch import members
 from tbtwatch.web import security, stats
@@ -24,8 +26,15 @@ router = APIRouter()
 Many = Annotated[list[str] | None, Query()]
 
 
+class _Json(JSONResponse):
+    """Compact UTF-8 JSON (Chinese as is)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
 def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
+    return _Json(data, status_code=status)
 
 
 @router.get("/api/search", tags=["search"], summary="Search notices with filters, facets and snippets")
@@ -53,7 +62,25 @@ def api_search(
     """
     form = SearchForm.from_params(request.query_params)
     results = ctx.backend.search(form.query(ctx.today()))
-    return _json({"query": q, **results.as_dict()})
+    return _json({"query": q, **results_dict(results)})
+
+
+def results_dict(results: Results) -> dict[str, Any]:
+    """``Results.as_dict()`` built by hand: ``dataclasses.asdict`` deep-copies and costs more than the search."""
+    return {
+        "total": results.total,
+        "page": results.page,
+        "size": results.size,
+        "hits": [
+            {"id": h.id, "score": h.score, "snippets": h.snippets, "fields": h.fields} for h in results.hits
+        ],
+        "facets": {
+            name: [{"key": b.key, "count": b.count} for b in buckets]
+            for name, buckets in results.facets.items()
+        },
+        "backend": results.backend,
+        "took_ms": results.took_ms,
+    }
 
 
 @router.get(
@@ -97,7 +124,7 @@ def api_sources(ctx: Ctx) -> JSONResponse:
 
 
 # -- admin (bearer token only: no cookies, so no CSRF) ----------------------------------------------------
-def require_bearer(request: Request, ctx: Ctx) -> None:
+async def require_bearer(request: Request, ctx: Ctx) -> None:
     """403 unless ``Authorization: Bearer <TBTWATCH_ADMIN_TOKEN>``."""
     if security.admin_token(ctx.settings) is None:
         raise Forbidden("admin API is switched off: set TBTWATCH_ADMIN_TOKEN")
@@ -154,7 +181,7 @@ def api_remove_recipient(key: str, ctx: Ctx) -> JSONResponse:
 
 # -- health and metrics -----------------------------------------------------------------------------------
 @router.get("/healthz", tags=["health"], summary="Liveness")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """``{"status": "ok"}`` while the app answers."""
     return {"status": "ok"}
 

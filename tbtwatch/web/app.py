@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -16,6 +17,8 @@ from tbtwatch.web.deps import WebContext
 from tbtwatch.web.metrics import MetricsMiddleware, Registry
 from tbtwatch.web.security import Keys, SecurityMiddleware
 
+#: Threads for sync handlers per process (searches and SQLite reads; see ``lifespan``).
+SYNC_THREADS = 8
 DESCRIPTION = (
     "浙江技术性贸易措施通报监测 — TBT/SPS notifications for Zhejiang exporters: search, notices, "
     "statistics, sources. Admin endpoints need `Authorization: Bearer <TBTWATCH_ADMIN_TOKEN>`."
@@ -28,6 +31,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync handlers run in anyio's thread pool (40 threads by default). Their work is mostly Python
+        # holding the GIL, so many threads only trade the GIL back and forth: a few keep the tail shorter.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = SYNC_THREADS
         yield
         ctx.close()
 
@@ -53,3 +59,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.web.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``$TBTWATCH_HOME``: for ``uvicorn --factory tbtwatch.web.app:app_from_env --workers N``."""
+    from tbtwatch.settings import load_settings
+
+    return create_app(load_settings())

@@ -76,11 +76,13 @@ def hbars(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}"><title>{escape(title)}</title>'
     ]
+    fits = max(4, label_width // 11)  # about the number of CJK characters the label column holds
     for i, (label, value) in enumerate(items):
         y = 5 + i * row
         w = plot_w * value / peak
+        shown = label if len(label) <= fits else label[: fits - 1] + "…"
         parts.append(
-            f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end" font-size="11">{escape(label)}</text>'
+            f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end" font-size="11">{escape(shown)}</text>'
             f'<rect x="{label_width}" y="{y + 2}" width="{_num(max(w, 1))}" height="{row - 6}"'
             f' fill="{PALETTE[0]}"><title>{escape(label)}: {value}</title></rect>'
             f'<text x="{_num(label_width + w + 4)}" y="{y + 13}" font-size="11">{value}</text>'

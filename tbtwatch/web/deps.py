@@ -71,8 +71,8 @@ class WebContext:
             self._backend = None
 
 
-def get_ctx(request: Request) -> WebContext:
-    """The app's context (a FastAPI dependency)."""
+async def get_ctx(request: Request) -> WebContext:
+    """The app's context (a FastAPI dependency; async so that it costs no trip to the thread pool)."""
     ctx: WebContext = request.app.state.ctx
     return ctx
 

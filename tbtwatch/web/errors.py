@@ -52,7 +52,7 @@ class Forbidden(WebError):
     status = 403
 
 
-_TITLE_KEYS = {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "bad_request"}
+_TITLE_KEYS = {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "bad_request", 503: "unavailable"}
 
 
 def _wants_json(request: Request) -> bool:

@@ -39,7 +39,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def rows(
     notices: Iterable[Notice], labels: dict[str, Labels], cluster_name: Callable[[str], str]
 ) -> list[list[str]]:
-    """One row of cell texts per notice, in :data:`COLUMNS` order."""
+    """One row of cell texts per notice, in :data:`COLUMNS` order (made safe by the writers)."""
     out = []
     for n in notices:
         lab = labels.get(n.id)
@@ -59,7 +59,7 @@ def rows(
             "risk": lab.risk.value if lab else "",
             "url": n.url,
         }
-        out.append([safe_cell(values[key]) for key, _title in COLUMNS])
+        out.append([values[key] for key, _title in COLUMNS])
     return out
 
 
@@ -74,7 +74,7 @@ def to_csv(data: Sequence[Sequence[str]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([title for _key, title in COLUMNS])
-    writer.writerows(data)
+    writer.writerows([safe_cell(c) for c in row] for row in data)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -85,7 +85,7 @@ def to_xlsx(data: Sequence[Sequence[str]]) -> bytes:
     sheet.freeze_panes = "B2"
     sheet.append([title for _key, title in COLUMNS])
     for row in data:
-        sheet.append(list(row))
+        sheet.append([safe_cell(c) for c in row])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

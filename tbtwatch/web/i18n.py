@@ -165,6 +165,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_found": ("找不到该页面或通报。", "No such page or notice."),
     "bad_request": ("请求有误：", "Bad request: "),
     "forbidden": ("无权访问。", "Forbidden."),
+    "unavailable": ("搜索索引暂不可用。", "The search index is unavailable."),
     "server_error": ("服务器内部错误，已记录。", "Internal error; it was logged."),
     "csrf_failed": (
         "表单已过期或来源不明，请返回后重试。",

@@ -43,15 +43,14 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
     t = translator(lang)
     today = ctx.today()
     other = "en" if lang == "zh" else "zh"
+    switched = request.url.include_query_params(lang=other)
     values: dict[str, Any] = {
         "request": request,
         "lang": lang,
         "t": t,
         "today": today,
         "csrf": csrf_token(keys, request.state.csrf_nonce),
-        "lang_url": str(request.url.include_query_params(lang=other).path)
-        + "?"
-        + str(request.url.include_query_params(lang=other).query),
+        "lang_url": f"{switched.path}?{switched.query}",
         "member_name": (members.chinese_name if lang == "zh" else members.english_name),
         "cluster_name": lambda cid: ctx.cluster_name(cid, lang),
         "deadline_text": lambda d: deadline_text(d, today, t),

@@ -117,3 +117,17 @@ def test_admin_sessions_expire_and_follow_the_token(web_settings: Settings) -> N
         environ={"TBTWATCH_ADMIN_TOKEN": "another-token-entirely", "TBTWATCH_SIGNING_KEY": SIGNING_KEY},
     )
     assert not admin_session_valid(Keys(rotated), rotated, cookie, now=1_000_100)
+
+
+def test_results_dict_is_as_dict(web_settings: Settings) -> None:
+    from tbtwatch.web.api import results_dict
+
+    backend = open_backend(web_settings)
+    for query in (
+        Query(text="safety"),
+        Query(text="玩具"),
+        Query(members=["USA"], sort="date"),
+        Query(text="zzzq"),
+    ):
+        results = backend.search(query)
+        assert results_dict(results) == results.as_dict()

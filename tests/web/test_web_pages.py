@@ -226,3 +226,45 @@ def test_oversized_bodies_are_refused_with_413(client: httpx.Client, web_setting
         "/admin/login", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert streamed.status_code == 413
+
+
+def test_a_broken_index_answers_503_with_the_fix(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tbtwatch.settings import load_settings
+    from tbtwatch.web.server import WebServer
+
+    home = Path(str(tmp_path)) / "home"
+    (home / "index").mkdir(parents=True)
+    (home / "index" / "CURRENT").write_text("not-an-index-folder\n", encoding="utf-8")
+    server = WebServer(load_settings(home, environ={}), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        page = httpx.get(f"{server.url}/search", params={"q": "toys"}, timeout=30)
+        assert (
+            page.status_code == 503
+            and "搜索索引暂不可用" in page.text
+            and "tbtwatch reindex" in page.text
+            and "Traceback" not in page.text
+        )
+        api = httpx.get(f"{server.url}/api/search", timeout=30)
+        assert api.status_code == 503 and "reindex" in api.json()["detail"]
+        assert httpx.get(f"{server.url}/dashboard", timeout=30).status_code == 200  # the store still answers
+    finally:
+        server.stop()
+
+
+def test_notice_and_dashboard_in_english(client: httpx.Client) -> None:
+    r = client.get("/notices/G/TBT/N/CHN/2058", params={"lang": "en"})
+    assert "Original title" in r.text and "Chinese title (SAMR daily digest)" in r.text
+    assert "民用无人驾驶航空器唯一产品识别码" in r.text  # notice texts are never translated away
+    assert "comment period closed" in r.text and "China (CHN)" in r.text
+    d = client.get("/dashboard")
+    assert "Notices per month by kind" in d.text and "Malawi MWI" in d.text
+
+
+def test_malformed_cookies_are_ignored(web_url: str) -> None:
+    for cookie in ('tbtwatch_csrf="unterminated', "tbtwatch_lang=<script>; tbtwatch_csrf=short", ';;;=,"a b'):
+        r = httpx.get(f"{web_url}/search", headers={"cookie": cookie}, timeout=30)
+        assert r.status_code == 200 and 'lang="zh-CN"' in r.text
+        assert "tbtwatch_csrf=" in r.headers.get("set-cookie", "")  # a fresh CSRF cookie replaces the bad one
