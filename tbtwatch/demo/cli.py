@@ -151,11 +151,13 @@ def _serve(s: Settings, host: str, port: int, report: dict[str, Any], as_json: b
     _print(report, as_json)
     sys.stdout.flush()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    # Ctrl-C and SIGTERM end the wait (handled here, not as KeyboardInterrupt: a shell that starts the demo
+    # in the background ignores SIGINT, and uvicorn's own handlers are only installed in the main thread)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
         err_console.print("停止 stopping ...", highlight=False)
     finally:
         server.stop()
