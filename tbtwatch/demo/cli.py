@@ -63,7 +63,14 @@ def demo_cmd(
     maildir），然后启动网页。
     """
     from tbtwatch.demo.mirror import Mirror
-    from tbtwatch.demo.pipeline import SOURCES, SourceResult, demo_environment, run_pipeline, start_mirror
+    from tbtwatch.demo.pipeline import (
+        SOURCES,
+        SourceResult,
+        check_home,
+        demo_environment,
+        run_pipeline,
+        start_mirror,
+    )
     from tbtwatch.demo.report import build_report, maildir_names
 
     started = time.perf_counter()
@@ -93,6 +100,7 @@ def demo_cmd(
     def pipeline() -> tuple[Settings, Mirror, dict[str, Any]]:
         with demo_environment(extra):
             s = settings()  # again, now with the demo's variables
+            check_home(s)
             s.home.mkdir(parents=True, exist_ok=True)
             mirror = start_mirror(s)
             if not as_json:
