@@ -57,10 +57,11 @@ def demo_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Offline demo: crawl bundled fixtures from a local mirror, alert two sample recipients, start the web app.
+    """离线演示 offline demo: 本地镜像抓取内置数据，给两个示例收件人发摘要邮件，启动网页.
 
-    离线演示：从本地镜像抓取内置样例数据，经分类、索引、匹配后给两个示例收件人发摘要邮件（写入本地
-    maildir），然后启动网页。
+    Serves the bundled fixtures on 127.0.0.1 as a mirror of every source, crawls them through the ingest path
+    (classify, index, match), sends the digests of two sample recipients to the maildir, prints where to look
+    and serves the web app until Ctrl-C.
     """
     from tbtwatch.demo.mirror import Mirror
     from tbtwatch.demo.pipeline import (
@@ -123,7 +124,12 @@ def demo_cmd(
                 raise
         return s, mirror, report
 
-    s, mirror, report = run_guarded(pipeline)
+    try:
+        s, mirror, report = run_guarded(pipeline)
+    except KeyboardInterrupt:
+        # the crawl subprocesses got the same Ctrl-C and recorded their runs as they stopped
+        err_console.print("已中断 interrupted", highlight=False)
+        raise typer.Exit(130) from None
     try:
         if no_web:
             _print(report, as_json)
