@@ -25,6 +25,8 @@ from testutil import subprocess_env, tbtwatch_cmd
 
 from tbtwatch.demo.pipeline import SOURCES
 
+pytestmark = pytest.mark.slow  # two full demo runs (seven crawl subprocesses each)
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 WARNING_POINT = "yiwu-warning@example.org"
 EXPORTER = "export-8516@example.org"
@@ -44,12 +46,15 @@ class Runs:
 
 def _read_json_document(proc: subprocess.Popen[str]) -> dict[str, Any]:
     """The indented JSON report the web mode prints before it blocks (ends with a lone closing brace)."""
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     lines = []
     for line in proc.stdout:
         lines.append(line)
         if line.rstrip("\n") == "}":
             break
+    if not lines:
+        proc.wait(timeout=60)
+        pytest.fail(f"demo printed no report (exit {proc.returncode}): {proc.stderr.read()[-3000:]}")
     return dict(json.loads("".join(lines)))
 
 
