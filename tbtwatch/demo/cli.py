@@ -57,13 +57,21 @@ def demo_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Offline demo: crawl bundled fixtures from a local mirror, alert two sample recipients, start the web app.
+    """离线演示 offline demo: 本地镜像抓取内置数据，给两个示例收件人发摘要邮件，启动网页.
 
-    离线演示：从本地镜像抓取内置样例数据，经分类、索引、匹配后给两个示例收件人发摘要邮件（写入本地
-    maildir），然后启动网页。
+    Serves the bundled fixtures on 127.0.0.1 as a mirror of every source, crawls them through the ingest path
+    (classify, index, match), sends the digests of two sample recipients to the maildir, prints where to look
+    and serves the web app until Ctrl-C.
     """
     from tbtwatch.demo.mirror import Mirror
-    from tbtwatch.demo.pipeline import SOURCES, SourceResult, demo_environment, run_pipeline, start_mirror
+    from tbtwatch.demo.pipeline import (
+        SOURCES,
+        SourceResult,
+        check_home,
+        demo_environment,
+        run_pipeline,
+        start_mirror,
+    )
     from tbtwatch.demo.report import build_report, maildir_names
 
     started = time.perf_counter()
@@ -93,6 +101,7 @@ def demo_cmd(
     def pipeline() -> tuple[Settings, Mirror, dict[str, Any]]:
         with demo_environment(extra):
             s = settings()  # again, now with the demo's variables
+            check_home(s)
             s.home.mkdir(parents=True, exist_ok=True)
             mirror = start_mirror(s)
             if not as_json:
@@ -115,7 +124,12 @@ def demo_cmd(
                 raise
         return s, mirror, report
 
-    s, mirror, report = run_guarded(pipeline)
+    try:
+        s, mirror, report = run_guarded(pipeline)
+    except KeyboardInterrupt:
+        # the crawl subprocesses got the same Ctrl-C and recorded their runs as they stopped
+        err_console.print("已中断 interrupted", highlight=False)
+        raise typer.Exit(130) from None
     try:
         if no_web:
             _print(report, as_json)
@@ -151,11 +165,13 @@ def _serve(s: Settings, host: str, port: int, report: dict[str, Any], as_json: b
     _print(report, as_json)
     sys.stdout.flush()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    # Ctrl-C and SIGTERM end the wait (handled here, not as KeyboardInterrupt: a shell that starts the demo
+    # in the background ignores SIGINT, and uvicorn's own handlers are only installed in the main thread)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
         err_console.print("停止 stopping ...", highlight=False)
     finally:
         server.stop()

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tbtwatch.demo.mirror import DEMO_API_KEY, SITE_DIR, Mirror
+from tbtwatch.errors import TbtwatchError
 from tbtwatch.settings import SECRET_ENV, Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ WORKERS = 2
 #: A crawl of the mirror that takes longer than this has hung.
 CRAWL_TIMEOUT_SECONDS = 120
 STATE_FILE = "demo/state.json"
+#: Settings the demo always runs with, whatever the home's tbtwatch.toml says: mail goes to the maildir
+#: (never to a relay: the sample addresses are not real) and the index is the embedded one in the home.
+EMBEDDED_DEFAULTS = {"TBTWATCH_SMTP__HOST": "", "TBTWATCH_INDEX__BACKEND": "embedded"}
+
+
+class DemoError(TbtwatchError):
+    """The demo cannot run in this home."""
 
 
 @dataclass
@@ -120,7 +128,7 @@ class Phases:
 def demo_environment(extra: dict[str, str] | None = None) -> Iterator[None]:
     """The demo's ePing key (and ``extra`` variables) in this process's environment, which the crawl
     subprocesses inherit; the previous values come back afterwards."""
-    wanted = {SECRET_ENV["eping_api_key"]: DEMO_API_KEY, **(extra or {})}
+    wanted = {SECRET_ENV["eping_api_key"]: DEMO_API_KEY, **EMBEDDED_DEFAULTS, **(extra or {})}
     before = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:
@@ -158,6 +166,33 @@ def start_mirror(settings: Settings) -> Mirror:
         log.warning("the last mirror port is taken: news items will be stored again under new URLs")
     save_mirror_port(settings.home, mirror.port)
     return mirror
+
+
+def demo_recipient_keys() -> set[str]:
+    """Ids of the sample recipients."""
+    import yaml
+
+    data = yaml.safe_load(RECIPIENTS_FILE.read_text(encoding="utf-8"))
+    return {str(r["id"]) for r in data["recipients"]}
+
+
+def check_home(settings: Settings) -> None:
+    """Refuse a home that holds recipients of its own: the demo's notices would be matched and sent to them.
+    An empty home, or one the demo made, is fine."""
+    if not settings.store_path.exists():
+        return
+    from alerts.repository import AlertsRepository
+    from tbtwatch.store import Store
+
+    with Store.open(settings.store_path) as store:
+        keys = {r.key for r in AlertsRepository(store).list_recipients()}
+    others = sorted(keys - demo_recipient_keys())
+    if others:
+        shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        raise DemoError(
+            f"{settings.home} 已有其他收件人 has recipients of its own ({shown}); the demo would alert them. "
+            "Fix: run the demo in its own home, e.g. TBTWATCH_HOME=/tmp/tbtwatch-demo tbtwatch demo."
+        )
 
 
 def import_recipients(settings: Settings) -> dict[str, int]:

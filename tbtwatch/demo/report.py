@@ -129,6 +129,7 @@ def build_report(
         "seconds": round(seconds, 2),
         "phases": result.phases,
         "home": str(settings.home),
+        "logs": str(settings.home / "logs"),
         "mirror": result.mirror_url,
         "now": result.now.isoformat(),
         "sources": sources,
@@ -175,7 +176,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     state = "完成 done" if report["ok"] else "完成，但有来源出错 done, with source errors"
     line(f"tbtwatch 离线演示 offline demo — {state}，用时 {report['seconds']:.1f} s")
     line(f"本地镜像 local mirror: {report['mirror']}    演示时钟 demo clock: {report['now']}")
-    line(f"数据目录 home: {report['home']}")
+    line(f"数据目录 home: {report['home']}    抓取日志 crawl logs: {report['logs']}")
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("来源 source", no_wrap=True)
