@@ -1,7 +1,9 @@
 """The embedded backend: a tantivy index in ``<home>/index``.
 
 Layout: ``<home>/index/CURRENT`` names the live index folder (``notices-s<schema>-<time>``). A rebuild
-writes a new folder and then replaces ``CURRENT`` atomically, so searches never see a half-built index.
+writes a new folder and then replaces ``CURRENT`` atomically, so searches never see a half-built index;
+the folder it replaces is removed by the rebuild after (a reader that read ``CURRENT`` just before the
+switch still opens it).
 tantivy allows one writer per folder (a lock file, across processes) and any number of readers; a
 writer waits up to ``lock_timeout`` seconds for the lock, then raises :class:`IndexLockedError`. While a
 rebuild runs it holds the old folder's writer too, so an ingest that runs meanwhile fails, keeps its
@@ -121,6 +123,12 @@ class EmbeddedBackend(SearchBackend):
             )
         return name
 
+    def _current_name_or_none(self) -> str | None:
+        try:
+            return self._current_name()
+        except IndexUnavailableError:
+            return None
+
     def _index(self, name: str) -> tantivy.Index:
         """The opened index of folder ``name`` (kept open while it stays current)."""
         if self._open is not None and self._open[0] == name:
@@ -143,7 +151,16 @@ class EmbeddedBackend(SearchBackend):
 
     def _current(self) -> tantivy.Index | None:
         name = self._current_name()
-        return None if name is None else self._index(name)
+        if name is None:
+            return None
+        try:
+            return self._index(name)
+        except IndexUnavailableError:
+            # a rebuild may have switched CURRENT and removed this folder between the read and the open
+            latest = self._current_name()
+            if latest is None or latest == name:
+                raise
+            return self._index(latest)
 
     @contextlib.contextmanager
     def _folder_lock(self) -> Iterator[None]:
@@ -285,16 +302,19 @@ class EmbeddedBackend(SearchBackend):
                 raise
             writer.wait_merging_threads()
             with self._folder_lock():
+                previous = self._current_name_or_none()
                 self._make_current(name)
             idx.reload()
             self._open = (name, idx)
-        self._remove_old(keep=name)
+        self._remove_old(keep=name, previous=previous)
         log.info("rebuilt the embedded index %s with %d documents", name, n)
         return n
 
-    def _remove_old(self, keep: str) -> None:
+    def _remove_old(self, keep: str, previous: str | None = None) -> None:
+        # The folder current until now stays until the next rebuild: a reader that read CURRENT just
+        # before the switch can still open it.
         for entry in self.path.iterdir():
-            if entry.is_dir() and _NAME.match(entry.name) and entry.name != keep:
+            if entry.is_dir() and _NAME.match(entry.name) and entry.name not in (keep, previous):
                 # readers elsewhere may still have files open: on POSIX they keep reading the unlinked files
                 shutil.rmtree(entry, ignore_errors=True)
 

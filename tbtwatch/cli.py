@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tbtwatch import members
+from tbtwatch.diskcheck import is_storage_error, storage_hint
 from tbtwatch.errors import ConfigError, TbtwatchError
 from tbtwatch.ingest import Ingestor, default_stages
 from tbtwatch.settings import Settings, load_settings
@@ -95,8 +97,38 @@ def run_guarded(fn: Callable[[], T]) -> T:
         )
         raise typer.Exit(2) from exc
     except TbtwatchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        hint = _storage_hint(exc)
+        err_console.print(f"[bold red]error:[/] {exc}{hint}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
+    except (sqlite3.Error, OSError) as exc:
+        # a write the home directory refused (disk full, read-only): a message, not a traceback
+        if not is_storage_error(exc):
+            raise
+        err_console.print(
+            f"[bold red]error:[/] cannot write to the home directory: {type(exc).__name__}: {exc}"
+            f"{_storage_hint(exc) or '. Fix: check that the home directory is writable and has free space.'}"
+            " Nothing already stored is lost; run the command again once it is fixed.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
+
+
+def _storage_hint(exc: BaseException) -> str:
+    """`` — <why and the fix>`` when a full or read-only home explains ``exc``, else ""."""
+    if not is_storage_error(exc):
+        return ""
+    hint = storage_hint(load_settings_quietly())
+    return f" — {hint}" if hint else ""
+
+
+def load_settings_quietly() -> Path:
+    """The home directory of this invocation, without failing (for error messages)."""
+    try:
+        return settings().home
+    except TbtwatchError:
+        return _state.home or Path.cwd()
 
 
 @app.command()

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tbtwatch import symbols
 
@@ -60,6 +60,10 @@ def synthetic_id(kind: str, member: str | None, distributed_on: date | None, tit
         [kind, member or "", distributed_on.isoformat() if distributed_on else "", title.strip()]
     )
     return f"nosymbol:{kind}:" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+
+
+#: Validation context of notices read back from the store: their stored ``content_hash`` is trusted.
+STORED: dict[str, bool] = {"stored": True}
 
 
 class Notice(BaseModel):
@@ -119,7 +123,7 @@ class Notice(BaseModel):
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Notice:
+    def _consistent(self, info: ValidationInfo) -> Notice:
         if self.kind is Kind.NEWS:
             if not self.id.startswith("news:"):
                 raise ValueError(f"news id {self.id!r} must start with 'news:'")
@@ -137,7 +141,10 @@ class Notice(BaseModel):
             raise ValueError(
                 f"comment deadline {self.comment_deadline} is before distribution {self.distributed_on}"
             )
-        self.content_hash = self.compute_hash()
+        # Read back from the store (context STORED), the hash written with the row is kept: recomputing it
+        # is most of the cost of reading a notice (reindex, digests, the web app).
+        if not (self.content_hash and isinstance(info.context, dict) and info.context.get("stored")):
+            self.content_hash = self.compute_hash()
         return self
 
     def content(self) -> dict[str, Any]:

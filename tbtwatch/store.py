@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from tbtwatch.errors import StoreError
 from tbtwatch.migrations import MIGRATIONS
-from tbtwatch.models import ClusterLabel, Labels, Notice, Risk
+from tbtwatch.models import STORED, ClusterLabel, Labels, Notice, Risk
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class Store:
         row = self.conn.execute("SELECT data FROM notices WHERE id = ?", (notice_id,)).fetchone()
         if row is None:
             return None
-        return self._with_translations([Notice.model_validate_json(row[0])])[0]
+        return self._with_translations([Notice.model_validate_json(row[0], context=STORED)])[0]
 
     def get_many(self, ids: Sequence[str]) -> list[Notice]:
         """Notices for the ids that exist, in the order given."""
@@ -232,7 +232,7 @@ class Store:
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(f"SELECT id, data FROM notices WHERE id IN ({marks})", chunk):
-                found[row[0]] = Notice.model_validate_json(row[1])
+                found[row[0]] = Notice.model_validate_json(row[1], context=STORED)
         return self._with_translations([found[i] for i in ids if i in found])
 
     def iter_notices(self, *, batch: int = 1000, kind: str | None = None) -> Iterator[Notice]:
@@ -248,7 +248,9 @@ class Store:
             if not rows:
                 return
             last = rows[-1][0]
-            yield from self._with_translations([Notice.model_validate_json(r[1]) for r in rows])
+            yield from self._with_translations(
+                [Notice.model_validate_json(r[1], context=STORED) for r in rows]
+            )
 
     def count(self, kind: str | None = None) -> int:
         """Number of notices (of one kind)."""

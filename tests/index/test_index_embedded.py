@@ -124,8 +124,12 @@ def test_rebuild_switches_current_and_removes_the_old_folder(
     n = writer.rebuild(iter(build_document(x, labels.get(x.id)) for x in notices))
     second = (path / CURRENT).read_text().strip()
     assert n == len(notices) and second != first
-    assert not (path / first).exists()
+    assert (path / first).exists()  # kept until the next rebuild, for a reader that read CURRENT just before
     assert reader.count() == len(notices)  # an open reader follows CURRENT
+    writer.rebuild(iter(build_document(x, labels.get(x.id)) for x in notices))
+    third = (path / CURRENT).read_text().strip()
+    assert not (path / first).exists() and (path / second).exists() and third != second
+    assert reader.count() == len(notices)
 
 
 def test_failed_rebuild_keeps_the_old_index(
