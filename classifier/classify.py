@@ -40,6 +40,8 @@ class CombineWeights:
     hs_miss_factor: float = 0.55
     max_clusters: int = 6
     relative_min: float = 0.6
+    negated_factor: float = 0.3
+    hs_miss_title: float = 1.0
 
 
 class Classifier:
@@ -109,7 +111,9 @@ class Classifier:
         for cid, ev in evidence.items():
             text_part = 1.0 - (1.0 - ev.ics) * (1.0 - ev.kw)
             if hs_miss:
-                text_part *= cw.hs_miss_factor
+                # HS codes are often wrong in notifications (thobes coded as worn clothing, bleaching
+                # powder as textile machinery): a product named in the title is damped less.
+                text_part *= cw.hs_miss_title if ev.title_product else cw.hs_miss_factor
             out[cid] = (1.0 - (1.0 - ev.hs) * (1.0 - text_part), list(ev.reasons))
         if model_row is not None:
             for j, cid in enumerate(self.model.cluster_ids if self.model else ()):
@@ -119,6 +123,10 @@ class Classifier:
                 m = model_weight * p * (cw.hs_miss_factor if hs_miss else 1.0)
                 score, reasons = out.get(cid, (0.0, []))
                 out[cid] = (1.0 - (1.0 - score) * (1.0 - m), [*reasons, f"model:{p:.2f}"])
+        for cid, ev in evidence.items():
+            if ev.negated and cid in out:
+                score, reasons = out[cid]
+                out[cid] = (score * cw.negated_factor, reasons)
         return out
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:

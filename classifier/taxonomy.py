@@ -41,6 +41,7 @@ _LIST_KEYS = (
     "negative_keywords",
     "products_en",
     "products_zh",
+    "products_other",
     "places_zh",
     "risk_themes",
 )
@@ -64,6 +65,8 @@ class Cluster:
     negative_keywords: tuple[str, ...] = ()
     products_en: tuple[str, ...] = ()
     products_zh: tuple[str, ...] = ()
+    #: product names in French, Spanish and other Latin-script languages (matched like English ones)
+    products_other: tuple[str, ...] = ()
     places_zh: tuple[str, ...] = ()
     risk_themes: tuple[str, ...] = ()
 
