@@ -101,6 +101,12 @@ class Classifier:
 
     def scores(self, doc: Doc, model_row: Sequence[float] | None) -> dict[str, tuple[float, list[str]]]:
         """Every cluster with any evidence: (combined score, reasons)."""
+        return self._scores(doc, model_row)[0]
+
+    def _scores(
+        self, doc: Doc, model_row: Sequence[float] | None
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str]]:
+        """Scores, and the clusters whose product the title names beside an HS-decided best cluster."""
         s, cw = self.settings, self.combine
         evidence = self.rules.evidence(doc)
         hs_top = max((ev.hs for ev in evidence.values()), default=0.0)
@@ -127,16 +133,26 @@ class Classifier:
             if ev.negated and cid in out:
                 score, reasons = out[cid]
                 out[cid] = (score * cw.negated_factor, reasons)
-        return out
+        # When an HS code decides the best cluster, a product named in the title is a second subject
+        # ("SMPS based power plants" coded 8517), not a side mention.
+        in_title = set()
+        if hs_top >= cw.hs_decides:
+            in_title = {cid for cid, ev in evidence.items() if ev.title_product and not ev.negated}
+        return out, in_title
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
-        scored = self.scores(doc, model_row)
+        scored, in_title = self._scores(doc, model_row)
         top = max((sc for sc, _ in scored.values()), default=0.0)
         # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
-        # air-conditioner rule): keep it only when it is within relative_min of the best.
+        # air-conditioner rule): keep it only when it is within relative_min of the best, unless the
+        # title names its product ("SMPS based power plants" with a telecom HS code).
         floor = max(self.settings.min_score, self.combine.relative_min * top)
         kept = sorted(
-            ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= floor),
+            (
+                (cid, sc, rs)
+                for cid, (sc, rs) in scored.items()
+                if sc >= floor or (sc >= self.settings.min_score and cid in in_title)
+            ),
             key=lambda t: (-t[1], t[0]),
         )[: self.combine.max_clusters]
         clusters = [

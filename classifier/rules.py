@@ -232,7 +232,8 @@ class KeywordIndex:
 
     def _field_hits(self, text: str, fname: str) -> list[_Hit]:
         raw: list[_Hit] = []
-        toks = tokens(text)
+        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie
+        toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
                 if tuple(toks[i : i + len(key)]) == key:
@@ -257,6 +258,7 @@ class KeywordIndex:
         return None
 
 
+_CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (
