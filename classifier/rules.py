@@ -126,6 +126,13 @@ class KeywordIndex:
                 self._add(en, zh, phrase, c.id, "derived")
             for kw in c.negative_keywords:
                 self._add(en, zh, kw, c.id, "negative")
+        for sector in taxonomy.sectors:
+            members = [c.id for c in taxonomy.clusters if c.sector == sector.id]
+            for cid in members:
+                for kw in (*sector.keywords_en, *sector.keywords_zh):
+                    self._add(en, zh, kw, cid, "sector")
+                for kw in sector.negative_keywords:
+                    self._add(en, zh, kw, cid, "negative")
         self.en: dict[tuple[str, ...], list[_Entry]] = {}
         self.zh: dict[str, list[_Entry]] = {}
         for key, items in en.items():
@@ -174,13 +181,20 @@ class KeywordIndex:
     def _entries(
         self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str
     ) -> list[_Entry]:
-        positive = {cid for cid, _, role in items if role != "negative"}
-        # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them.
+        positive = {cid for cid, _, role in items if role not in ("negative", "sector")}
+        # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them; a sector keyword
+        # names every cluster of its sector on purpose and is not shared in that sense.
         shared = base / math.sqrt(max(1, len(positive)))
         w = self.weights
         seen: dict[tuple[str, bool], _Entry] = {}
         for cid, display, role in items:
             negative = role == "negative"
+            if role == "sector":
+                entry = _Entry(cid, display, False, base, True)
+                prev = seen.get((cid, False))
+                if prev is None or entry.weight > prev.weight:
+                    seen[(cid, False)] = entry
+                continue
             # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name one.
             vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
             product = not negative and not vague and (role == "derived" or self.is_product(cid, key))

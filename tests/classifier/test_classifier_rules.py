@@ -151,3 +151,12 @@ def test_a_product_in_the_title_survives_an_hs_code_of_another_product(rules: Cl
         rules, "Detergent-disinfectants based on quaternary ammonium compounds", hs_codes=["2929"]
     )
     assert "cosmetics_daily_chemicals" in found
+
+
+def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Classifier) -> None:
+    found = _clusters(rules, "Registration of food establishments exporting to the Emirates")
+    food = {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
+    assert food <= set(found)
+    # a narrow food product that no cluster makes cancels the sector reading
+    milk = _clusters(rules, "Labelling of milk", products="Food for human consumption")
+    assert not food & set(milk)
