@@ -54,7 +54,7 @@ class RuleWeights:
     kw_phrase: float = 0.62
     kw_phrase_step: float = 0.06
     kw_phrase_max: float = 0.8
-    zh_by_length: tuple[tuple[int, float], ...] = ((1, 0.25), (2, 0.5), (3, 0.6), (4, 0.7))
+    zh_by_length: tuple[tuple[int, float], ...] = ((1, 0.25), (2, 0.55), (3, 0.6), (4, 0.7))
     field_title: float = 1.0
     field_products: float = 1.0
     field_description: float = 0.65
