@@ -40,6 +40,8 @@ class CombineWeights:
     hs_miss_factor: float = 0.55
     max_clusters: int = 6
     relative_min: float = 0.6
+    negated_factor: float = 0.3
+    hs_miss_title: float = 1.0
 
 
 class Classifier:
@@ -99,6 +101,12 @@ class Classifier:
 
     def scores(self, doc: Doc, model_row: Sequence[float] | None) -> dict[str, tuple[float, list[str]]]:
         """Every cluster with any evidence: (combined score, reasons)."""
+        return self._scores(doc, model_row)[0]
+
+    def _scores(
+        self, doc: Doc, model_row: Sequence[float] | None
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str]]:
+        """Scores, and the clusters whose product the title names beside an HS-decided best cluster."""
         s, cw = self.settings, self.combine
         evidence = self.rules.evidence(doc)
         hs_top = max((ev.hs for ev in evidence.values()), default=0.0)
@@ -109,7 +117,9 @@ class Classifier:
         for cid, ev in evidence.items():
             text_part = 1.0 - (1.0 - ev.ics) * (1.0 - ev.kw)
             if hs_miss:
-                text_part *= cw.hs_miss_factor
+                # HS codes are often wrong in notifications (thobes coded as worn clothing, bleaching
+                # powder as textile machinery): a product named in the title is damped less.
+                text_part *= cw.hs_miss_title if ev.title_product else cw.hs_miss_factor
             out[cid] = (1.0 - (1.0 - ev.hs) * (1.0 - text_part), list(ev.reasons))
         if model_row is not None:
             for j, cid in enumerate(self.model.cluster_ids if self.model else ()):
@@ -119,16 +129,30 @@ class Classifier:
                 m = model_weight * p * (cw.hs_miss_factor if hs_miss else 1.0)
                 score, reasons = out.get(cid, (0.0, []))
                 out[cid] = (1.0 - (1.0 - score) * (1.0 - m), [*reasons, f"model:{p:.2f}"])
-        return out
+        for cid, ev in evidence.items():
+            if ev.negated and cid in out:
+                score, reasons = out[cid]
+                out[cid] = (score * cw.negated_factor, reasons)
+        # When an HS code decides the best cluster, a product named in the title is a second subject
+        # ("SMPS based power plants" coded 8517), not a side mention.
+        in_title = set()
+        if hs_top >= cw.hs_decides:
+            in_title = {cid for cid, ev in evidence.items() if ev.title_product and not ev.negated}
+        return out, in_title
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
-        scored = self.scores(doc, model_row)
+        scored, in_title = self._scores(doc, model_row)
         top = max((sc for sc, _ in scored.values()), default=0.0)
         # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
-        # air-conditioner rule): keep it only when it is within relative_min of the best.
+        # air-conditioner rule): keep it only when it is within relative_min of the best, unless the
+        # title names its product ("SMPS based power plants" with a telecom HS code).
         floor = max(self.settings.min_score, self.combine.relative_min * top)
         kept = sorted(
-            ((cid, sc, rs) for cid, (sc, rs) in scored.items() if sc >= floor),
+            (
+                (cid, sc, rs)
+                for cid, (sc, rs) in scored.items()
+                if sc >= floor or (sc >= self.settings.min_score and cid in in_title)
+            ),
             key=lambda t: (-t[1], t[0]),
         )[: self.combine.max_clusters]
         clusters = [

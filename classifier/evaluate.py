@@ -147,8 +147,10 @@ class KeywordBaseline:
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.patterns: list[tuple[str, re.Pattern[str] | None, tuple[str, ...]]] = []
         for c in taxonomy.clusters:
-            en = [k for k in c.keywords_en if not has_cjk(k)]
-            zh = tuple(k for k in c.keywords_zh if has_cjk(k))
+            # the cluster's keywords and those of a sector-wide measure of its sector
+            sector = [s for s in taxonomy.sectors if s.id == c.sector]
+            en = [k for k in (*c.keywords_en, *(k for s in sector for k in s.keywords_en)) if not has_cjk(k)]
+            zh = tuple(k for k in (*c.keywords_zh, *(k for s in sector for k in s.keywords_zh)) if has_cjk(k))
             pat = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in en) + r")\b", re.I) if en else None
             self.patterns.append((c.id, pat, zh))
 

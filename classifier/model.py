@@ -229,6 +229,7 @@ def fit(
     alpha: float = 2e-5,
     epochs: int = 12,
     cv: int = 3,
+    ensemble: bool = True,
     extra_meta: dict[str, Any] | None = None,
 ) -> TextModel:
     """Train a model on documents and their cluster labels (every cluster needs ``cv`` positives or more)."""
@@ -253,7 +254,7 @@ def fit(
     svm = SGDClassifier(
         loss="hinge", alpha=alpha, class_weight="balanced", max_iter=epochs, tol=None, random_state=0
     )
-    base = CalibratedClassifierCV(svm, method="sigmoid", cv=cv)
+    base = CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=ensemble)
     clf = OneVsRestClassifier(base, n_jobs=None)
     clf.fit(x, y)
     elapsed = time.perf_counter() - started
@@ -268,7 +269,13 @@ def fit(
         "examples": len(docs),
         "features": int(x.shape[1]),
         "train_seconds": round(elapsed, 2),
-        "params": {"alpha": alpha, "epochs": epochs, "cv": cv, "calibration": "sigmoid"},
+        "params": {
+            "alpha": alpha,
+            "epochs": epochs,
+            "cv": cv,
+            "ensemble": ensemble,
+            "calibration": "sigmoid",
+        },
     }
     meta.update(extra_meta or {})
     return TextModel(features, clf, list(ids), meta)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from classifier.doc import Doc
@@ -53,7 +54,7 @@ class RuleWeights:
     kw_phrase: float = 0.62
     kw_phrase_step: float = 0.06
     kw_phrase_max: float = 0.8
-    zh_by_length: tuple[tuple[int, float], ...] = ((1, 0.25), (2, 0.5), (3, 0.6), (4, 0.7))
+    zh_by_length: tuple[tuple[int, float], ...] = ((1, 0.25), (2, 0.55), (3, 0.6), (4, 0.7))
     field_title: float = 1.0
     field_products: float = 1.0
     field_description: float = 0.65
@@ -68,6 +69,11 @@ class Evidence:
     ics: float = 0.0
     kw: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    #: a negative phrase of the cluster names the subject (title or products) and no keyword of the
+    #: cluster does: "school buses" for passenger cars, "toy poodle" for toys
+    negated: bool = False
+    #: a product keyword of the cluster is in the title ("Liquid detergent", "Men's thobes")
+    title_product: bool = False
 
     def combined(self) -> float:
         """Noisy-or of the three rule scores."""
@@ -89,6 +95,8 @@ class _Hit:
     end: int
     key: object
     field: str
+    #: clusters whose entries of this hit are hidden by a longer negative phrase around it
+    hidden: frozenset[str] = frozenset()
 
 
 class KeywordIndex:
@@ -104,17 +112,27 @@ class KeywordIndex:
         for c in taxonomy.clusters:
             descs = [hs[p] for p in c.hs_prefixes if p in hs and len(p) >= 4]
             self.vocab_en[c.id] = {
-                t for text in (c.name_en, *c.products_en, *descs) for t in tokens(text) if t not in _GENERIC
+                t
+                for text in (c.name_en, *c.products_en, *c.products_other, *descs)
+                for t in tokens(text)
+                if t not in _GENERIC
             }
             self.vocab_zh[c.id] = c.name_zh.replace("产业集群", "") + "|" + "|".join(c.products_zh)
             for kw in c.keywords_en:
                 self._add(en, zh, kw, c.id, "keyword")
             for kw in c.keywords_zh:
                 self._add(en, zh, kw, c.id, "keyword")
-            for phrase in _product_phrases(c.products_en, c.products_zh):
+            for phrase in _product_phrases((*c.products_en, *c.products_other), c.products_zh):
                 self._add(en, zh, phrase, c.id, "derived")
             for kw in c.negative_keywords:
                 self._add(en, zh, kw, c.id, "negative")
+        for sector in taxonomy.sectors:
+            members = [c.id for c in taxonomy.clusters if c.sector == sector.id]
+            for cid in members:
+                for kw in (*sector.keywords_en, *sector.keywords_zh):
+                    self._add(en, zh, kw, cid, "sector")
+                for kw in sector.negative_keywords:
+                    self._add(en, zh, kw, cid, "negative")
         self.en: dict[tuple[str, ...], list[_Entry]] = {}
         self.zh: dict[str, list[_Entry]] = {}
         for key, items in en.items():
@@ -163,13 +181,20 @@ class KeywordIndex:
     def _entries(
         self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str
     ) -> list[_Entry]:
-        positive = {cid for cid, _, role in items if role != "negative"}
-        # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them.
+        positive = {cid for cid, _, role in items if role not in ("negative", "sector")}
+        # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them; a sector keyword
+        # names every cluster of its sector on purpose and is not shared in that sense.
         shared = base / math.sqrt(max(1, len(positive)))
         w = self.weights
         seen: dict[tuple[str, bool], _Entry] = {}
         for cid, display, role in items:
             negative = role == "negative"
+            if role == "sector":
+                entry = _Entry(cid, display, False, base, True)
+                prev = seen.get((cid, False))
+                if prev is None or entry.weight > prev.weight:
+                    seen[(cid, False)] = entry
+                continue
             # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name one.
             vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
             product = not negative and not vague and (role == "derived" or self.is_product(cid, key))
@@ -204,6 +229,8 @@ class KeywordIndex:
                 continue
             for hit in self._field_hits(text, fname):
                 for entry in self._lookup(hit.key):
+                    if entry.cluster in hit.hidden:
+                        continue
                     k = (id(entry), fname)
                     if k not in found:
                         found[k] = []
@@ -219,12 +246,13 @@ class KeywordIndex:
 
     def _field_hits(self, text: str, fname: str) -> list[_Hit]:
         raw: list[_Hit] = []
-        toks = tokens(text)
+        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie
+        toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
                 if tuple(toks[i : i + len(key)]) == key:
                     raw.append(_Hit(i, i + len(key), key, fname))
-        kept = _drop_contained(raw)
+        kept = _drop_contained(raw, self._negative_only)
         if has_cjk(text):
             zraw: list[_Hit] = []
             folded = fold(text)
@@ -233,10 +261,18 @@ class KeywordIndex:
                     for zkey in self.zh_first.get(ch, ()):
                         if run.startswith(zkey, j):
                             zraw.append(_Hit(start + j, start + j + len(zkey), zkey, fname))
-            kept.extend(_drop_contained(zraw))
+            kept.extend(_drop_contained(zraw, self._negative_only))
         return kept
 
+    def _negative_only(self, key: object) -> frozenset[str] | None:
+        """The clusters of a key that is only a negative phrase; None when it is a positive keyword."""
+        entries = self._lookup(key)
+        if entries and all(e.negative for e in entries):
+            return frozenset(e.cluster for e in entries)
+        return None
 
+
+_CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (
@@ -266,17 +302,29 @@ def _product_phrases(products_en: tuple[str, ...], products_zh: tuple[str, ...])
     return list(dict.fromkeys(out))
 
 
-def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
-    """Longest match wins: drop hits strictly inside a longer hit."""
+def _drop_contained(hits: list[_Hit], negative_only: Callable[[object], frozenset[str] | None]) -> list[_Hit]:
+    """Longest match wins: drop hits strictly inside a longer keyword hit. A longer *negative* phrase
+    hides only its own clusters' entries ("clothes washing machines", a negative of apparel, hides
+    apparel's "clothes" but not the appliances' "washing machines")."""
     if len(hits) < 2:
         return hits
     out = []
     for h in hits:
-        inside = any(
-            o is not h and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-        if not inside:
+        hidden: set[str] = set()
+        dropped = False
+        for o in hits:
+            if o is h or not (
+                o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+            ):
+                continue
+            neg = negative_only(o.key)
+            if neg is None:
+                dropped = True
+                break
+            hidden |= neg
+        if not dropped:
+            if hidden:
+                h.hidden = frozenset(hidden)
             out.append(h)
     return out
 
@@ -383,6 +431,11 @@ class RuleMatcher:
     # -- keywords -------------------------------------------------------------------------------
     def keywords(self, doc: Doc) -> dict[str, tuple[float, list[str]]]:
         """Keyword evidence per cluster: (score, reasons)."""
+        return self._keywords(doc)[0]
+
+    def _keywords(self, doc: Doc) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
+        """Keyword evidence per cluster, the clusters negated in the title or products, and those
+        whose product keyword is in the title."""
         w = self.weights
         fields = [
             ("title", f"{doc.title}\n{doc.title_zh}"),
@@ -392,10 +445,15 @@ class RuleMatcher:
         factor = {"title": w.field_title, "products": w.field_products, "description": w.field_description}
         per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
         negative: dict[str, set[str]] = defaultdict(set)
+        positive: dict[str, set[str]] = defaultdict(set)
+        title_product: set[str] = set()
         for entry, fname, count in self.index.hits(fields):
             if entry.negative:
                 negative[entry.cluster].add(fname)
                 continue
+            positive[entry.cluster].add(fname)
+            if fname == "title" and entry.product:
+                title_product.add(entry.cluster)
             strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
             strength = min(strength, 0.95)
             cur = per_cluster[entry.cluster]
@@ -408,7 +466,15 @@ class RuleMatcher:
                 prod *= 1.0 - s
             ranked = sorted(kws, key=lambda k: -kws[k])
             out[cid] = (1.0 - prod, [f"kw:{k}" for k in ranked[:5]])
-        return out
+        # The title names the subject; the products field next. A negative phrase there ("school buses",
+        # "wax polish for floors and furniture") with no keyword of the cluster beside it negates it.
+        negated = {
+            cid
+            for cid, where in negative.items()
+            if ("title" in where and "title" not in positive[cid])
+            or ("products" in where and not positive[cid] & {"title", "products"})
+        }
+        return out, negated, title_product
 
     def evidence(self, doc: Doc) -> dict[str, Evidence]:
         """HS, ICS and keyword evidence for every cluster with any."""
@@ -422,10 +488,15 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        for cid, (score, reasons) in self.keywords(doc).items():
+        found, negated, title_product = self._keywords(doc)
+        for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
             ev.reasons.extend(reasons)
+            ev.title_product = cid in title_product
+        for cid in negated:
+            if cid in out:
+                out[cid].negated = True
         return dict(out)
 
 

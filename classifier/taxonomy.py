@@ -41,12 +41,14 @@ _LIST_KEYS = (
     "negative_keywords",
     "products_en",
     "products_zh",
+    "products_other",
     "places_zh",
     "risk_themes",
 )
 _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
-_TOP_KEYS = frozenset({"version", "clusters"})
+_TOP_KEYS = frozenset({"version", "clusters", "sectors"})
+_SECTOR_KEYS = ("keywords_en", "keywords_zh", "negative_keywords")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class Cluster:
     negative_keywords: tuple[str, ...] = ()
     products_en: tuple[str, ...] = ()
     products_zh: tuple[str, ...] = ()
+    #: product names in French, Spanish and other Latin-script languages (matched like English ones)
+    products_other: tuple[str, ...] = ()
     places_zh: tuple[str, ...] = ()
     risk_themes: tuple[str, ...] = ()
 
@@ -77,16 +81,33 @@ class ClusterName:
     en: str
 
 
+@dataclass(frozen=True, slots=True)
+class Sector:
+    """Words of a measure that covers a whole sector ("food establishments", "alimentos y bebidas"): such
+    a measure concerns every cluster of the sector, unless a negative phrase names a product outside it."""
+
+    id: str
+    keywords_en: tuple[str, ...] = ()
+    keywords_zh: tuple[str, ...] = ()
+    negative_keywords: tuple[str, ...] = ()
+
+
 class Taxonomy:
     """The validated clusters, in file order, with a content hash for model artifacts."""
 
-    def __init__(self, clusters: list[Cluster], source: str, version: int = 1) -> None:
+    def __init__(
+        self, clusters: list[Cluster], source: str, version: int = 1, sectors: list[Sector] | None = None
+    ) -> None:
         self.clusters = clusters
         self.source = source
         self.version = version
+        self.sectors = sectors or []
         self.by_id = {c.id: c for c in clusters}
         self.ids = [c.id for c in clusters]
-        blob = json.dumps([asdict(c) for c in clusters], ensure_ascii=False, sort_keys=True)
+        content: list[Any] = [asdict(c) for c in clusters]
+        if self.sectors:
+            content.append({"sectors": [asdict(s) for s in self.sectors]})
+        blob = json.dumps(content, ensure_ascii=False, sort_keys=True)
         #: SHA-256 of the clusters' content: a model trained on another taxonomy is not used.
         self.hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -183,7 +204,33 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
                 **{key: tuple(dict.fromkeys(values)) for key, values in lists.items()},
             )
         )
-    return Taxonomy(clusters, source, version)
+    return Taxonomy(clusters, source, version, _sectors(data.get("sectors"), clusters, source))
+
+
+def _sectors(raw: Any, clusters: list[Cluster], source: str) -> list[Sector]:
+    """The optional ``sectors`` mapping: sector id -> keywords_en / keywords_zh / negative_keywords."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise TaxonomyError(f"{source}: 'sectors' must be a mapping of sector id to keyword lists")
+    known = {c.sector for c in clusters}
+    out = []
+    for sid, item in raw.items():
+        where = f"{source}: sector '{sid}'"
+        if sid not in known:
+            raise TaxonomyError(
+                f"{where}: no cluster has this sector. Fix: use one of {', '.join(sorted(known))}."
+            )
+        if not isinstance(item, dict):
+            raise TaxonomyError(f"{where}: expected a mapping with {', '.join(_SECTOR_KEYS)}")
+        extra = sorted(set(item) - set(_SECTOR_KEYS))
+        if extra:
+            raise TaxonomyError(
+                f"{where}: unknown key(s) {', '.join(map(repr, extra))}. Fix: use {', '.join(_SECTOR_KEYS)}."
+            )
+        lists = {key: tuple(dict.fromkeys(_string_list(item.get(key), key, where))) for key in _SECTOR_KEYS}
+        out.append(Sector(id=str(sid), **lists))
+    return out
 
 
 def _string_list(value: Any, key: str, where: str) -> list[str]:

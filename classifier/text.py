@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[0-9a-zà-öø-ÿ]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -45,6 +46,7 @@ _KEEP_S = ("ss", "us", "is", "ous", "ics", "sis")
 _INVARIANT = frozenset({"lens", "series", "species", "news", "means", "chassis", "gas", "canvas", "aids"})
 
 
+@lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """Reduce an English token to a singular, American-spelling form (cheap rules, no dictionary)."""
     t = _SPELLING.get(token, token)

@@ -75,6 +75,30 @@ def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+#: Neutral regulatory frames, the same for every cluster: product names in headline-like context, so that
+#: the words around a product ("欧盟", "修订", "draft regulation") carry no weight and do not dilute it.
+_FRAMES_ZH = (
+    "欧盟修订{}要求",
+    "美国发布{}新规",
+    "{}技术法规草案",
+    "关于{}的WTO通报",
+    "海湾国家更新{}标准",
+    "{}强制性标准征求意见",
+)
+_FRAMES_EN = (
+    "Draft technical regulation on {}",
+    "Amendment of the standard for {}",
+    "{}: new requirements notified to the WTO",
+    "Proposed rule concerning {}",
+)
+
+
+def _framed(products: Sequence[str], keywords: Sequence[str], frames: Sequence[str]) -> list[str]:
+    """Each product (and Chinese keyword) in one frame, frames taken in turn."""
+    items = list(dict.fromkeys([*products, *keywords]))
+    return [frames[i % len(frames)].format(item) for i, item in enumerate(items)]
+
+
 def seed_examples(taxonomy: Taxonomy, hs: dict[str, str] | None = None) -> list[tuple[Doc, list[str]]]:
     """Seed documents per cluster from names, products, keywords and HS descriptions (en and zh)."""
     hs = read_hs_descriptions() if hs is None else hs
@@ -82,9 +106,14 @@ def seed_examples(taxonomy: Taxonomy, hs: dict[str, str] | None = None) -> list[
     missing: list[str] = []
     for c in taxonomy.clusters:
         texts: list[str] = [c.name_en, c.name_zh]
-        texts += list(c.products_en) + list(c.products_zh)
+        texts += list(c.products_en) + list(c.products_zh) + list(c.products_other)
         texts += ["; ".join(g) for g in _chunks(c.keywords_en, 3)]
         texts += ["、".join(g) for g in _chunks(c.keywords_zh, 3)]
+        # Chinese seeds are fewer and shorter than the English ones (no HS descriptions): each Chinese
+        # keyword also on its own, after the cluster's short name, as Chinese headlines pair them.
+        short_zh = c.name_zh.removesuffix("产业集群")
+        texts += [f"{short_zh}{kw}" for kw in c.keywords_zh if kw not in short_zh]
+        texts += _framed(c.products_zh, c.keywords_zh, _FRAMES_ZH) + _framed(c.products_en, (), _FRAMES_EN)
         texts.append(f"{c.name_en}. {'; '.join(c.products_en)}. {'; '.join(c.keywords_en)}")
         texts.append(f"{c.name_zh}。{'、'.join(c.products_zh)}。{'、'.join(c.keywords_zh)}")
         for prefix in c.hs_prefixes:

@@ -7,13 +7,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from clf_helpers import TRAIN_NOTICES, TrainedHome
+from typer.testing import CliRunner
 
 from classifier.classify import Classifier
 from classifier.doc import Doc
-from classifier.model import TextModel
+from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, load_risk
 from classifier.taxonomy import Taxonomy, load_taxonomy
-from classifier.train import train
+from tbtwatch.cli import app
+from tbtwatch.models import Notice
+from tbtwatch.settings import load_settings
+from tbtwatch.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "classifier"
 
@@ -37,14 +42,27 @@ def rules(taxonomy: Taxonomy, risk_config: RiskConfig) -> Classifier:
 
 
 @pytest.fixture(scope="session")
-def trained(taxonomy: Taxonomy) -> TextModel:
-    """A model trained on the taxonomy seeds and a few weakly labelled notices (a few seconds)."""
-    docs = [
-        Doc(id="w1", title="Safety of electric toys", hs_codes=["950300"]),
-        Doc(id="w2", title="Energy labelling of refrigerators", hs_codes=["841810"]),
-        Doc(id="w3", title="Maximum residue limits in barley", hs_codes=["100310"], kind="sps"),
-    ]
-    return train(taxonomy, docs, holdout=0.0)
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> TrainedHome:
+    """The one full training of the test session (taxonomy seeds + three notices), through the real CLI;
+    the CLI test checks its output, the model tests use the model it saved."""
+    home = tmp_path_factory.mktemp("trained_home")
+    store = Store.open(load_settings(home, environ={}).store_path)
+    for sym, kind, title, hs in TRAIN_NOTICES:
+        store.upsert(
+            Notice(id=sym, base_id=sym, kind=kind, member="EU", title=title, hs_codes=hs, source="test")
+        )
+    store.close()
+    result = CliRunner().invoke(app, ["--home", str(home), "classifier", "train", "--holdout", "0", "--json"])
+    return TrainedHome(home, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def trained(trained_home: TrainedHome, taxonomy: Taxonomy) -> TextModel:
+    """The model the session's CLI training saved (seeds and three weakly labelled notices)."""
+    assert trained_home.exit_code == 0, trained_home.stderr
+    model = load_model(load_settings(trained_home.home, environ={}).models_dir, taxonomy)
+    assert model is not None
+    return model
 
 
 @pytest.fixture

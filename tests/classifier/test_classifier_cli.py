@@ -8,13 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clf_helpers import TRAIN_NOTICES, TrainedHome
 from typer.testing import CliRunner
 
 from classifier.model import TextModel
 from tbtwatch.cli import app
-from tbtwatch.models import Kind, Notice
-from tbtwatch.settings import load_settings
-from tbtwatch.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "classifier"
@@ -80,26 +78,15 @@ def test_evaluate_bad_gold_files(tmp_path: Path) -> None:
     assert code == 1 and "no such file" in err
 
 
-def test_train_then_explain(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path, environ={})
-    store = Store.open(settings.store_path)
+def test_train_then_explain(trained_home: TrainedHome) -> None:
+    # the session's one training ran `tbtwatch classifier train --holdout 0 --json` on a store of three
+    # notices (conftest.trained_home); here its output, then explain and relabel with the saved model
+    tmp_path = trained_home.home
     sym = "G/TBT/N/EU/77"
-    store.upsert(
-        Notice(
-            id=sym,
-            base_id=sym,
-            kind=Kind.TBT,
-            member="EU",
-            title="Toy safety regulation",
-            hs_codes=["9503"],
-            source="test",
-        )
-    )
-    store.close()
-    code, out, err = _run(tmp_path, "train", "--json")
+    code, out, err = trained_home.exit_code, trained_home.stdout, trained_home.stderr
     assert code == 0, err
     meta = json.loads(out)
-    assert meta["notices_from_store"] == 1 and Path(meta["artifact"]).exists()
+    assert meta["notices_from_store"] == len(TRAIN_NOTICES) and Path(meta["artifact"]).exists()
     assert meta["counts"]["seeds"] > 1000
     code, out, err = _run(tmp_path, "explain", "g/tbt/n/eu/77", "--json")
     assert code == 0, err
@@ -109,10 +96,10 @@ def test_train_then_explain(tmp_path: Path) -> None:
     assert data["names"]["toys"][0] == "玩具产业集群"
     code, out, _ = _run(tmp_path, "explain", sym)
     assert code == 0 and "toys" in out and "risk:" in out
-    code, _, err = _run(tmp_path, "explain", "G/TBT/N/EU/78")
+    code, _, err = _run(tmp_path, "explain", "G/TBT/N/EU/99")
     assert code == 1 and "no notice" in err
     code, out, _ = _run(tmp_path, "relabel", "--json")
-    assert code == 0 and json.loads(out)["relabelled"] == 1
+    assert code == 0 and json.loads(out)["relabelled"] == len(TRAIN_NOTICES)
 
 
 def test_subprocess_with_a_stale_model_falls_back(tmp_path: Path, trained: TextModel) -> None:

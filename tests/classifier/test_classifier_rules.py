@@ -119,3 +119,44 @@ def test_specific_hs_codes_outside_every_cluster_damp_text(rules: Classifier) ->
     text = "Polishes and creams for footwear or leather"
     with_codes = _clusters(rules, text, hs_codes=["340510"])
     assert "footwear" not in with_codes
+
+
+def test_a_negative_phrase_hides_only_its_own_cluster(rules: Classifier) -> None:
+    # "clothes washing machines" is a negative of apparel: it hides apparel's "clothes" there, not the
+    # appliances' "washing machines"
+    found = _clusters(rules, "Energy labelling of clothes washing machines")
+    assert "household_appliances" in found
+    assert "apparel_knitwear" not in found
+
+
+def test_a_negative_phrase_in_the_title_negates_other_evidence(rules: Classifier) -> None:
+    # HS 8703 points to passenger cars, but the title is about school buses
+    bus = _clusters(rules, "Safety of school buses", hs_codes=["8703"])
+    assert "nev_vehicles" not in bus
+    car = _clusters(rules, "Safety of passenger cars", hs_codes=["8703"])
+    assert "nev_vehicles" in car
+    # a keyword of the cluster beside the negative phrase keeps it
+    both = _clusters(rules, "Seat belts for passenger cars and school buses", hs_codes=["8703"])
+    assert "nev_vehicles" in both
+
+
+def test_french_and_spanish_product_names_count_as_products(rules: Classifier) -> None:
+    assert "apparel_knitwear" in _clusters(rules, "L'affichage environnemental des vêtements")
+    assert "household_appliances" in _clusters(rules, "Norma de eficiencia energética para ventiladores")
+
+
+def test_a_product_in_the_title_survives_an_hs_code_of_another_product(rules: Classifier) -> None:
+    # notifications are often mis-coded (thobes as worn clothing): the title's product still counts
+    found = _clusters(
+        rules, "Detergent-disinfectants based on quaternary ammonium compounds", hs_codes=["2929"]
+    )
+    assert "cosmetics_daily_chemicals" in found
+
+
+def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Classifier) -> None:
+    found = _clusters(rules, "Registration of food establishments exporting to the Emirates")
+    food = {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
+    assert food <= set(found)
+    # a narrow food product that no cluster makes cancels the sector reading
+    milk = _clusters(rules, "Labelling of milk", products="Food for human consumption")
+    assert not food & set(milk)

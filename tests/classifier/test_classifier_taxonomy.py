@@ -154,3 +154,21 @@ def test_risk_yaml_validation(tmp_path: Path) -> None:
     data["market"] = {}
     with pytest.raises(TaxonomyError, match="unknown key"):
         load_risk(_write(tmp_path, data, "risk.yaml"))
+
+
+def test_sector_keywords_are_validated(tmp_path: Path) -> None:
+    data = _base()
+    data["sectors"] = {"no_such_sector": {"keywords_en": ["x"]}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'no_such_sector': no cluster has this sector"):
+        load_taxonomy(_write(tmp_path, data))
+    data["sectors"] = {"agrifood": {"keywordz": ["x"]}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'agrifood': unknown key"):
+        load_taxonomy(_write(tmp_path, data, "b.yaml"))
+    data["sectors"] = {"agrifood": {"keywords_en": "food"}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'agrifood'.*must be a list"):
+        load_taxonomy(_write(tmp_path, data, "c.yaml"))
+
+
+def test_bundled_sectors(taxonomy: Taxonomy) -> None:
+    food = [s for s in taxonomy.sectors if s.id == "agrifood"]
+    assert food and "food establishments" in food[0].keywords_en and "milk" in food[0].negative_keywords
