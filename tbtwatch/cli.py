@@ -290,11 +290,10 @@ def quarantine(
         )
 
 
-# -- crawlers: `tbtwatch crawl` and `tbtwatch sources` (Scrapy is imported only when a crawl runs) -----------
-from crawlers.cli import crawl_cmd, sources_cmd  # noqa: E402
+# -- crawlers: `tbtwatch crawl` (Scrapy is imported only when a crawl runs; `sources` is with the service) ----
+from crawlers.cli import crawl_cmd  # noqa: E402
 
 app.command("crawl")(crawl_cmd)
-app.command("sources")(sources_cmd)
 
 
 # -- package command groups -------------------------------------------------------------------
@@ -336,3 +335,10 @@ def web_cmd(
         server.serve_forever()
 
     run_guarded(body)
+
+
+# -- service: `tbtwatch serve` and `tbtwatch sources list|status` ---------------------------------------------
+from tbtwatch.service.cli import serve_cmd, sources_app  # noqa: E402
+
+app.command("serve")(serve_cmd)
+app.add_typer(sources_app, name="sources")
