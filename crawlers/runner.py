@@ -170,7 +170,7 @@ def run_crawl(
             ) from None
         if done is None:
             out, err = _stop(proc, grace)
-            _record_kill(settings, source.name, last_run, "stopped: the service is shutting down")
+            _record_stop(settings, source.name, last_run)
             raise CrawlRunError(f"crawl of {source.name} was stopped: the service is shutting down")
         out, err = done
         if not summary_file.exists():
@@ -249,6 +249,25 @@ def _record_kill(settings: Settings, source: str, after: int, message: str) -> N
             if run.finished_at is None:
                 store.finish_run(
                     run.id, status="failed", message=message[:2000], items=run.items, errors=run.errors + 1
+                )
+
+
+def _record_stop(settings: Settings, source: str, after: int) -> None:
+    """Mark the runs of a crawl stopped at shutdown ``stopped``: neither a success nor a failure."""
+    note = "stopped: the service is shutting down"
+    with Store.open(settings.store_path) as store:
+        for run in store.runs(source, limit=5):
+            if run.id > after:
+                store.finish_run(
+                    run.id,
+                    status="stopped",
+                    message=f"{note}; {run.message}"[:2000] if run.message else note,
+                    items=run.items,
+                    new=run.new,
+                    changed=run.changed,
+                    unchanged=run.unchanged,
+                    quarantined=run.quarantined,
+                    errors=run.errors,
                 )
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
 from crawlers.cli import sources_cmd
 from tbtwatch.cli import console, emit_json, err_console, run_guarded, settings
@@ -87,29 +86,24 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="print JSON"
         emit_json(rows)
         return
     tz = s_holder["tz"]
-    table = Table(title="数据源状态 sources status")
-    for col in (
-        "数据源 source",
-        "上次运行 last run",
-        "结果 outcome",
-        "条目 items",
-        "错误 errors",
-        "下次运行 next run",
-        "健康 health",
-    ):
-        table.add_column(col)
+    console.print(
+        "数据源 source | 上次运行 last run | 结果 outcome | 条目 items (+新 new) | 错误 errors | 下次运行 next run "
+        "| 健康 health",
+        highlight=False,
+        soft_wrap=True,
+    )
     for r in rows:
         last = r["last_run"]
-        table.add_row(
-            r["source"],
+        cells = [
+            f"{r['source']:<15}",
             _local(last["started_at"], tz) if last else "-",
-            (last["status"] if last else "未运行 never"),
+            last["status"] if last else "未运行 never",
             f"{last['items']} (+{last['new']})" if last else "-",
             str(last["errors"]) if last else "-",
             _local(r["next_run"], tz) if r["next_run"] else "-",
-            health_label(r),
-        )
-    console.print(table)
+            health_label(r, tz),
+        ]
+        console.print(" | ".join(cells), highlight=False, markup=False, soft_wrap=True)
 
 
 def _local(stamp: str, tz: ZoneInfo) -> str:

@@ -1,7 +1,8 @@
 """Source health: failures in a row and silence longer than the source's expected cadence.
 
-A run counts as failed when it ended ``failed`` (crashed, killed, stopped) or ended with errors without
-reading a single item (the site was down or answered only errors). A source is *failing* after
+A run counts as failed when it ended ``failed`` (crashed, killed at its timeout) or ended with errors
+without reading a single item (the site was down or answered only errors); a run ``stopped`` by a service
+shutdown counts neither way. A source is *failing* after
 ``scheduler.failures_before_alarm`` failed runs in a row, and *silent* when no run has found anything new or
 changed for longer than its ``expected_cadence`` (counted from its first run when it never has).
 
@@ -29,6 +30,8 @@ from tbtwatch.store import SourceRun, Store
 log = logging.getLogger(__name__)
 
 State = Literal["ok", "failing", "silent", "never run", "disabled"]
+#: status of a run stopped by a service shutdown (see crawlers.runner)
+STOPPED = "stopped"
 
 
 def is_failure(run: SourceRun) -> bool:
@@ -86,15 +89,19 @@ def assess(
     if not source.enabled:
         return Assessment(source.name, "disabled", 0, last, last_new_at, None, "")
     in_a_row = 0
+    latest_failure: SourceRun | None = None
     for run in finished:
+        if run.status == STOPPED:
+            continue
         if not is_failure(run):
             break
+        latest_failure = latest_failure or run
         in_a_row += 1
     problems: list[str] = []
     state: State = "ok" if runs else "never run"
     if in_a_row >= failures_before_alarm:
         state = "failing"
-        detail = f": {finished[0].message}" if finished and finished[0].message else ""
+        detail = f": {latest_failure.message}" if latest_failure and latest_failure.message else ""
         problems.append(f"连续 {in_a_row} 次运行失败 {in_a_row} failed runs in a row{detail}")
     silent_since = None
     since = last_new_at or first_run_at
@@ -115,7 +122,7 @@ def assess_sources(
 ) -> list[Assessment]:
     """:func:`assess` every source from the store's runs."""
     out = []
-    limit = max(failures_before_alarm, 1) + 1
+    limit = failures_before_alarm + 10  # a few runs stopped by restarts do not hide a streak
     for source in sources:
         runs = store.runs(source.name, limit=limit)
         row = store.conn.execute(

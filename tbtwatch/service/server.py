@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
-
 from crawlers.sources import SOURCES_FILE, load_sources
 from tbtwatch.service import jobs, runtime
 from tbtwatch.service.health import clear_removed
@@ -51,7 +49,6 @@ def serve(settings: Settings, *, web: bool = True, on_ready: Any = None) -> Serv
     previous = _trap_signals(rt)
     enabled = sum(1 for s in sources.values() if s.enabled)
     scheduler = make_scheduler(settings, workers=enabled + 6)
-    scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     server = None
     try:
         scheduler.start(paused=True)
@@ -123,18 +120,6 @@ def exit_now(report: ServeReport) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
-
-
-def _on_event(event: JobEvent) -> None:
-    if event.code == EVENT_JOB_ERROR:
-        # the job's exception (with its traceback) is logged by APScheduler itself
-        log.error("job %s failed: %s", event.job_id, event.exception)
-    elif event.code == EVENT_JOB_MISSED:
-        log.warning("job %s missed its run of %s", event.job_id, event.scheduled_run_time)
-    elif event.code == EVENT_JOB_MAX_INSTANCES:
-        log.warning(
-            "job %s is still running: its run of %s is skipped", event.job_id, event.scheduled_run_time
-        )
 
 
 @dataclass

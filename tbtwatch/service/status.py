@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crawlers.sources import SOURCES_FILE, load_sources
 from tbtwatch.service.health import alarms, assess_sources
@@ -65,14 +66,18 @@ def sources_status(settings: Settings, *, now: datetime | None = None) -> list[d
     return rows
 
 
-def health_label(row: dict[str, Any]) -> str:
-    """One-cell summary: ok / failing N / silent since ... / alarm raised ..."""
+def health_label(row: dict[str, Any], tz: ZoneInfo | None = None) -> str:
+    """One-cell summary: ok / failing N / silent since ... / alarm raised ... (times in ``tz``)."""
     h = row["health"]
+
+    def at(stamp: str) -> str:
+        return datetime.fromisoformat(stamp).astimezone(tz or UTC).strftime("%Y-%m-%d %H:%M")
+
     parts = []
     if h["state"] == "failing":
         parts.append(f"失败 failing {h['failures_in_a_row']}")
     elif h["state"] == "silent":
-        parts.append(f"无新条目 silent since {h['silent_since'][:16]}")
+        parts.append(f"无新条目 silent since {at(h['silent_since'])}")
     elif h["state"] == "never run":
         parts.append("未运行 never run")
     elif h["state"] == "disabled":
@@ -80,5 +85,5 @@ def health_label(row: dict[str, Any]) -> str:
     else:
         parts.append("正常 ok")
     if h.get("alarm"):
-        parts.append(f"已告警 alarm raised {h['alarm']['raised_at'][:16]}")
+        parts.append(f"已告警 alarm raised {at(h['alarm']['raised_at'])}")
     return "; ".join(parts)
