@@ -9,20 +9,24 @@ channel accepted it, so pending messages stay pending for the next start. Exit s
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from crawlers.sources import SOURCES_FILE, load_sources
+from crawlers.sources import SOURCES_FILE, Source, load_sources
+from tbtwatch.errors import TbtwatchError
 from tbtwatch.service import jobs, runtime
-from tbtwatch.service.health import clear_removed
+from tbtwatch.service.health import assess_sources, clear_removed
 from tbtwatch.service.schedule import job_specs, jobstore_path, make_scheduler, sync_jobs
 from tbtwatch.settings import Settings
 from tbtwatch.store import Store
@@ -39,9 +43,40 @@ class ServeReport:
     abandoned: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def service_lock(settings: Settings) -> Iterator[None]:
+    """One service per home: two schedulers on one job store would run every job twice."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.home / "serve.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise TbtwatchError(
+                f"another tbtwatch serve (pid {other}) is running on {settings.home}. "
+                "Fix: stop it first, or use another --home."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def serve(settings: Settings, *, web: bool = True, on_ready: Any = None) -> ServeReport:
     """Run the service until SIGTERM or SIGINT; return after a graceful shutdown."""
     sources = load_sources(settings.config_dir / SOURCES_FILE)  # full check, spider options included
+    with service_lock(settings):
+        return _serve(settings, sources, web=web, on_ready=on_ready)
+
+
+def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_ready: Any) -> ServeReport:
     rt = runtime.install(runtime.Runtime(settings))
     report = ServeReport()
     with Store.open(settings.store_path) as store:  # create and migrate before any job opens it
@@ -137,15 +172,22 @@ class OnceReport:
 
 def run_once(settings: Settings) -> OnceReport:
     """Crawl every enabled source once (in parallel), check health, run the digests due now; no scheduler."""
+    sources = load_sources(settings.config_dir / SOURCES_FILE)
+    with service_lock(settings):
+        return _run_once(settings, sources)
+
+
+def _run_once(settings: Settings, sources: dict[str, Source]) -> OnceReport:
     from alerts.service import run_digests
 
-    sources = load_sources(settings.config_dir / SOURCES_FILE)
     rt = runtime.install(runtime.Runtime(settings))
     previous = _trap_signals(rt)
     report = OnceReport()
     try:
         with Store.open(settings.store_path) as store:
             clear_removed(store, sources)
+            latest = store.runs(limit=1)
+        before = latest[0].id if latest else 0
         threads = [
             threading.Thread(target=jobs.crawl, args=(name,), name=f"crawl:{name}")
             for name, src in sorted(sources.items())
@@ -155,11 +197,9 @@ def run_once(settings: Settings) -> OnceReport:
             t.start()
         for t in threads:
             t.join()
-        from tbtwatch.service.health import assess_sources
-
         with Store.open(settings.store_path) as store:
             for name in sorted(sources):
-                runs = store.runs(name, limit=1)
+                runs = [r for r in store.runs(name, limit=1) if r.id > before]
                 report.crawls[name] = runs[0].status if runs else "not run"
             if not rt.stopping.is_set():
                 jobs.health()
