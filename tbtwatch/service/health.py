@@ -182,7 +182,8 @@ def check(
 
 
 def clear_removed(store: Store, names: Iterable[str]) -> None:
-    """Forget the alarm state of sources no longer configured."""
+    """Forget the alarm state of every source but ``names`` (the enabled ones): a source removed or disabled
+    is no longer watched, and starts afresh if it comes back."""
     keep = set(names)
     gone = [s for s in alarms(store) if s not in keep]
     if gone:

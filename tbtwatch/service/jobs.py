@@ -183,7 +183,7 @@ def _overrun(rt: Runtime, job_id: str, limit: float, stopped: bool = False) -> N
 def _check(rt: Runtime, sources: list[Source], *, forget_others: bool = False) -> None:
     with rt.health_lock, Store.open(rt.settings.store_path) as store:
         if forget_others:
-            health_mod.clear_removed(store, _sources(rt))
+            health_mod.clear_removed(store, [s.name for s in sources])
         changes = health_mod.check(rt.settings, store, sources)
         if any(change for _, change in changes):
             with rt.alerts_lock:

@@ -80,7 +80,7 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
     rt = runtime.install(runtime.Runtime(settings))
     report = ServeReport()
     with Store.open(settings.store_path) as store:  # create and migrate before any job opens it
-        clear_removed(store, sources)
+        clear_removed(store, [n for n, s in sources.items() if s.enabled])
     previous = _trap_signals(rt)
     enabled = sum(1 for s in sources.values() if s.enabled)
     scheduler = make_scheduler(settings, workers=enabled + 6)
@@ -185,7 +185,7 @@ def _run_once(settings: Settings, sources: dict[str, Source]) -> OnceReport:
     report = OnceReport()
     try:
         with Store.open(settings.store_path) as store:
-            clear_removed(store, sources)
+            clear_removed(store, [n for n, s in sources.items() if s.enabled])
             latest = store.runs(limit=1)
         before = latest[0].id if latest else 0
         threads = [

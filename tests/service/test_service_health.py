@@ -13,7 +13,7 @@ import pytest
 
 from alerts.service import send_pending
 from crawlers.sources import Source
-from tbtwatch.service.health import alarms, check
+from tbtwatch.service.health import alarms, check, clear_removed
 from tbtwatch.settings import Settings, load_settings
 from tbtwatch.store import Store
 
@@ -129,6 +129,8 @@ def test_without_an_operator_address_the_alarm_is_kept_but_not_mailed(
         [(_, change)] = check(settings, store, [_source("down")], now=NOW)
         assert change == "raised" and alarms(store)["down"].state == "alarm"
         assert _outbox(store) == []
+        clear_removed(store, ["other"])  # "down" was removed from sources.yaml or disabled
+        assert alarms(store) == {}
     assert "set alerts.operator_email" in caplog.text
 
 
