@@ -211,3 +211,20 @@ def run_digests(
     if send:
         report.delivery = send_pending(settings, store, now=now)
     return report
+
+
+def run_reminders(
+    settings: Settings, store: Store, *, now: datetime | None = None, send: bool = True
+) -> RunReport:
+    """Queue the comment-deadline reminders due today, then send the outbox (the scheduler's
+    ``scheduler.reminders_at`` job; daily runs build them too, and a reminder is queued once per day)."""
+    clock = Clock.of(settings, now)
+    repo = AlertsRepository(store)
+    renderer = make_renderer(settings)
+    builder = DigestBuilder(store, renderer.clusters, clock)
+    report = RunReport(now=clock.now.isoformat(), due=[DigestKind.REMINDER.value])
+    recipients = [r for r in repo.list_recipients(active_only=True) if r.active_addresses or r.webhooks]
+    _reminders(settings, repo, renderer, builder, clock, {r.id: r for r in recipients}, report)
+    if send:
+        report.delivery = send_pending(settings, store, now=now)
+    return report

@@ -12,7 +12,7 @@ from tbtwatch.cli import console, emit_json, open_store, run_guarded, settings
 
 def crawl_cmd(
     source: Annotated[
-        str, typer.Argument(help="source name in config/sources.yaml (see `tbtwatch sources`)")
+        str, typer.Argument(help="source name in config/sources.yaml (see `tbtwatch sources list`)")
     ],
     base_url: Annotated[
         str | None,

@@ -25,6 +25,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -102,8 +104,13 @@ def run_crawl(
     spider_args: dict[str, str] | None = None,
     timeout: float | None = None,
     grace: float = GRACE_SECONDS,
+    cancel: threading.Event | None = None,
 ) -> CrawlSummary:
-    """Crawl one source through the ingest path and return its summary."""
+    """Crawl one source through the ingest path and return its summary.
+
+    ``cancel`` (the scheduler's shutdown event) stops the crawl cleanly when it is set; the crawl then runs
+    in its own session, so that a Ctrl-C meant for the scheduler reaches it only through this path.
+    """
     source, fallback_from = resolve_source(name, settings)
     if base_url is not None:
         try:
@@ -145,20 +152,34 @@ def run_crawl(
         last_run = _last_run_id(settings)
         log.info("crawling %s (spider %s), log in %s", source.name, source.spider, log_file)
         proc = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=cancel is not None,
         )
         try:
-            out, err = proc.communicate(timeout=limit)
+            done = _wait(proc, limit, cancel)
         except subprocess.TimeoutExpired:
             out, err = _stop(proc, grace)
-            _record_kill(settings, source.name, last_run, limit)
+            _record_kill(settings, source.name, last_run, f"killed after the run timeout of {limit:.0f} s")
             raise CrawlRunError(
                 f"crawl of {source.name} ran past {limit:.0f} s and was stopped; log: {log_file}"
             ) from None
+        if done is None:
+            out, err = _stop(proc, grace)
+            _record_stop(settings, source.name, last_run)
+            raise CrawlRunError(f"crawl of {source.name} was stopped: the service is shutting down")
+        out, err = done
         if not summary_file.exists():
+            error = _last_error(err or out or _tail(log_file))
+            # a crash before the pipeline opened (or closed) its run is a failed run too: source health
+            # counts failures from the recorded runs
+            _record_kill(settings, source.name, last_run, f"crashed (exit code {proc.returncode}): {error}")
             raise CrawlRunError(
-                f"crawl of {source.name} failed (exit code {proc.returncode}) before recording a run: "
-                f"{_last_error(err or out or _tail(log_file))}"
+                f"crawl of {source.name} failed (exit code {proc.returncode}) before recording a run: {error}"
             )
         data = json.loads(summary_file.read_text(encoding="utf-8"))
     return CrawlSummary(
@@ -175,6 +196,26 @@ def run_crawl(
         fallback_from=fallback_from,
         log_file=str(log_file),
     )
+
+
+def _wait(
+    proc: subprocess.Popen[str], limit: float, cancel: threading.Event | None
+) -> tuple[str, str] | None:
+    """The process's output once it exits; None when ``cancel`` was set first; TimeoutExpired after
+    ``limit`` seconds."""
+    if cancel is None:
+        return proc.communicate(timeout=limit)
+    deadline = time.monotonic() + limit
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, limit)
+        try:
+            # communicate() may be called again after a timeout without losing output
+            return proc.communicate(timeout=min(0.5, left))
+        except subprocess.TimeoutExpired:
+            if cancel.is_set():
+                return None
 
 
 def _stop(proc: subprocess.Popen[str], grace: float) -> tuple[str, str]:
@@ -196,16 +237,37 @@ def _last_run_id(settings: Settings) -> int:
     return runs[0].id if runs else 0
 
 
-def _record_kill(settings: Settings, source: str, after: int, limit: float) -> None:
+def _record_kill(settings: Settings, source: str, after: int, message: str) -> None:
+    """Close the runs the stopped crawl left open as failed; record a failed run when it opened none."""
+    with Store.open(settings.store_path) as store:
+        mine = [run for run in store.runs(source, limit=5) if run.id > after]
+        if not mine:
+            run_id = store.start_run(source)
+            store.finish_run(run_id, status="failed", message=message[:2000], errors=1)
+            return
+        for run in mine:
+            if run.finished_at is None:
+                store.finish_run(
+                    run.id, status="failed", message=message[:2000], items=run.items, errors=run.errors + 1
+                )
+
+
+def _record_stop(settings: Settings, source: str, after: int) -> None:
+    """Mark the runs of a crawl stopped at shutdown ``stopped``: neither a success nor a failure."""
+    note = "stopped: the service is shutting down"
     with Store.open(settings.store_path) as store:
         for run in store.runs(source, limit=5):
-            if run.id > after and run.finished_at is None:
+            if run.id > after:
                 store.finish_run(
                     run.id,
-                    status="failed",
-                    message=f"killed after the run timeout of {limit:.0f} s",
+                    status="stopped",
+                    message=f"{note}; {run.message}"[:2000] if run.message else note,
                     items=run.items,
-                    errors=run.errors + 1,
+                    new=run.new,
+                    changed=run.changed,
+                    unchanged=run.unchanged,
+                    quarantined=run.quarantined,
+                    errors=run.errors,
                 )
 
 

@@ -105,6 +105,11 @@ class Source(_Strict):
         "",
         description="scheme and host of the live site (--base-url gives a mirror); default: the spider's",
     )
+    run_timeout: str | None = Field(
+        None,
+        description="a run of this source is stopped after this long, such as 20m or 2h "
+        "(default: crawl.run_timeout_seconds)",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="spider options, see the spider docstring"
     )
@@ -113,6 +118,13 @@ class Source(_Strict):
     @classmethod
     def _check_cadence(cls, v: str) -> str:
         parse_duration(v)
+        return v
+
+    @field_validator("run_timeout")
+    @classmethod
+    def _check_timeout(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
         return v
 
     @field_validator("base_url")
@@ -126,6 +138,10 @@ class Source(_Strict):
     def cadence(self) -> timedelta:
         """:attr:`expected_cadence` as a timedelta."""
         return parse_duration(self.expected_cadence)
+
+    def timeout_seconds(self, default: float) -> float:
+        """Seconds a run may take: :attr:`run_timeout`, else ``default`` (``crawl.run_timeout_seconds``)."""
+        return parse_duration(self.run_timeout).total_seconds() if self.run_timeout else float(default)
 
 
 class SourcesFile(_Strict):

@@ -322,11 +322,10 @@ def quarantine(
         )
 
 
-# -- crawlers: `tbtwatch crawl` and `tbtwatch sources` (Scrapy is imported only when a crawl runs) -----------
-from crawlers.cli import crawl_cmd, sources_cmd  # noqa: E402
+# -- crawlers: `tbtwatch crawl` (Scrapy is imported only when a crawl runs; `sources` is with the service) ----
+from crawlers.cli import crawl_cmd  # noqa: E402
 
 app.command("crawl")(crawl_cmd)
-app.command("sources")(sources_cmd)
 
 
 # -- package command groups -------------------------------------------------------------------
@@ -374,3 +373,10 @@ def web_cmd(
 from tbtwatch.demo.cli import demo_cmd  # noqa: E402  (after the helpers it uses)
 
 app.command("demo")(demo_cmd)
+
+
+# -- service: `tbtwatch serve` and `tbtwatch sources list|status` ---------------------------------------------
+from tbtwatch.service.cli import serve_cmd, sources_app  # noqa: E402
+
+app.command("serve")(serve_cmd)
+app.add_typer(sources_app, name="sources")

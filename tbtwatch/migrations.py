@@ -229,4 +229,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO alerts_meta (key, value) VALUES ('subscriptions_version', '0');
         """,
     ),
+    (
+        3,
+        "service: source health alarms (one open alarm per source, cleared when it recovers)",
+        """
+        CREATE TABLE source_health (
+            source      TEXT PRIMARY KEY,
+            state       TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'alarm')),
+            reason      TEXT NOT NULL DEFAULT '',
+            raised_at   TEXT,
+            cleared_at  TEXT,
+            alarms      INTEGER NOT NULL DEFAULT 0,
+            updated_at  TEXT NOT NULL
+        );
+        """,
+    ),
 ]

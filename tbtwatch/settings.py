@@ -61,6 +61,9 @@ class CrawlSettings(_Section):
         "https://github.com/zhejiang-tbt/tbtwatch", description="contact URL written into the User-Agent"
     )
     run_timeout_seconds: int = Field(1800, gt=0, description="a crawl subprocess is killed after this long")
+    stop_grace_seconds: float = Field(
+        30.0, gt=0, description="a crawl being stopped gets this long to record its run before it is killed"
+    )
     download_timeout_seconds: int = Field(30, gt=0, description="per-request timeout")
     max_response_bytes: int = Field(15 * 1024 * 1024, gt=0, description="larger responses are dropped")
     min_delay_seconds: float = Field(2.0, ge=0, description="floor between requests to one government site")

@@ -54,7 +54,7 @@ def test_crawl_json_output_and_second_crawl(tmp_path: Path, mirror: MockServer) 
     again = json.loads(second.stdout)
     assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 18)
 
-    listing = _tbtwatch(home, "sources", "--json")
+    listing = _tbtwatch(home, "sources", "list", "--json")
     rows = {r["source"]: r for r in json.loads(listing.stdout)}
     assert rows["wto_news"]["last_status"] == "ok" and rows["wto_news"]["last_new"] == 0
     assert rows["eping_api"]["last_run"] is None and rows["samr_daily"]["schedule"].endswith(
