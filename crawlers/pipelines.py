@@ -309,6 +309,8 @@ class IngestPipeline:
             self.store.set_translation(
                 tr.notice_id, tr.lang, title=tr.title, products=tr.products, source=tr.source
             )
+            # a notice stored before its Chinese title: classify and index it again with the title
+            self.ingestor.refresh(tr.notice_id)
         self.translations[status] += 1
         # translations are counted with the run's items so that its record shows what the crawl did
         report = self.ingestor.report

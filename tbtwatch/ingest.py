@@ -122,6 +122,7 @@ class Ingestor:
         self.run_id = store.start_run(source) if record_run else None
         self._notices: list[Notice] = []
         self._rejected: list[tuple[str, Any]] = []
+        self._refresh: set[str] = set()
         self._closed = False
         self._retry_backlog()
 
@@ -156,14 +157,37 @@ class Ingestor:
         self.report.errors += 1
         self.report.messages.append(message)
 
+    def refresh(self, notice_id: str) -> None:
+        """Pass a stored notice through the stages again at the next flush, although its content is unchanged.
+
+        For what the stages see but the content hash leaves out: a Chinese title from the SAMR digest that
+        arrives after its notice must reach the classifier (Chinese keywords) and the index (``title_zh``).
+        The alert stage records each (recipient, notice) pair once, so a notice seen again alerts no one twice.
+        """
+        self._refresh.add(notice_id)
+        if len(self._refresh) >= self.batch_size:
+            self.flush()
+
     def flush(self) -> None:
-        """Write buffered items: quarantine, store, then stages on what is new or changed."""
+        """Write buffered items: quarantine, store, then stages on what is new or changed (or refreshed)."""
         if self._rejected:
             self.store.quarantine_many(self.source, self._rejected, self.run_id)
             self.report.quarantined += len(self._rejected)
             self._rejected = []
+        fresh = self._flush_notices()
+        if self._refresh:
+            ids, self._refresh = sorted(self._refresh - fresh), set()
+            if ids and self.stages:
+                self.store.add_backlog(self.stages[0].name, ids, PENDING)
+                stored = self.store.get_many(ids)
+                self.store.clear_backlog(self.stages[0].name, set(ids) - {n.id for n in stored})
+                if stored:
+                    self._run_stages(stored)
+
+    def _flush_notices(self) -> set[str]:
+        """Store the buffered notices and run the stages on the new and changed ones; their ids."""
         if not self._notices:
-            return
+            return set()
         batch, self._notices = self._notices, []
         fresh: dict[str, Notice] = {}
         with self.store.transaction():
@@ -187,6 +211,7 @@ class Ingestor:
             fresh[notice.id] = notice  # the last version of an id in the batch is the stored one
         if fresh:
             self._run_stages(list(fresh.values()))
+        return set(fresh)
 
     def close(self, *, status: str | None = None, message: str = "") -> IngestReport:
         """Flush and record the run; safe to call twice."""
