@@ -62,14 +62,19 @@ def test_a_bad_sources_file_stops_serve_and_status(service: Service) -> None:
 
 
 def test_serve_once_crawls_checks_and_runs_digests(service: Service) -> None:
-    service.write_sources({"svc_good": GOOD, "svc_off": OFF})
+    # svc_short cannot even start in 1 s: killed, and recorded as a failed run though it never opened one
+    short = {**GOOD, "run_timeout": "1s"}
+    service.write_sources({"svc_good": GOOD, "svc_short": short, "svc_off": OFF})
     done = service.cli("serve", "--once", "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
-    assert report["crawls"] == {"svc_good": "ok", "svc_off": "not run"}
+    assert report["crawls"] == {"svc_good": "ok", "svc_off": "not run", "svc_short": "failed"}
     assert report["health"]["svc_good"]["state"] == "ok" and "svc_off" not in report["health"]
     assert "immediate" in report["digests"]["due"] and report["digests"]["delivery"]["failed"] == []
     assert not (service.home / "scheduler.sqlite").exists()  # --once does not touch the job store
+    status = json.loads(service.cli("sources", "status", "--json").stdout)
+    short_run = next(r for r in status if r["source"] == "svc_short")["last_run"]
+    assert short_run["status"] == "failed" and "run timeout of 1 s" in short_run["message"]
 
 
 def _free_port() -> int:
