@@ -18,18 +18,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawlers.sources import Schedule, Source
 from tbtwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,11 @@ def job_specs(settings: Settings, sources: Mapping[str, Source]) -> list[JobSpec
 
 def make_scheduler(settings: Settings, *, workers: int = 10) -> BackgroundScheduler:
     """A background scheduler on the home's job store, in ``general.timezone``."""
+    # imported here: `sources status` needs the triggers only, not SQLAlchemy
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     path = jobstore_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     return BackgroundScheduler(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ import httpx
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from conftest import Service
+
+from crawlers.errors import SourcesError
+from crawlers.sources import load_sources
 
 GOOD = {
     "spider": "feeds",
@@ -43,22 +47,30 @@ def test_status_before_any_run_computes_next_runs_from_the_schedules(service: Se
     assert text.returncode == 0 and "健康 health" in text.stdout and "未运行 never run" in text.stdout
 
 
-BAD = [
-    ({"max_silence": "2h"}, "unknown key 'sources.svc_good.max_silence'"),
-    ({"run_timeout": "soon"}, "key 'sources.svc_good.run_timeout' is invalid"),
-    ({"schedule": {"interval": "0m"}}, "key 'sources.svc_good.schedule.interval' is invalid"),
-]
-
-
 def test_a_bad_sources_file_stops_serve_and_status(service: Service) -> None:
-    for n, (change, message) in enumerate(BAD):
-        service.write_sources({"svc_good": {**GOOD, **change}})
-        # serve for every mistake; status (same loader) once
-        for args in (("serve", "--no-web"), ("sources", "status"))[: 2 if n == 0 else 1]:
-            done = service.cli(*args)
-            assert done.returncode == 2, (args, done.stdout, done.stderr)
-            assert message in done.stderr and "sources.yaml" in done.stderr and "Fix:" in done.stderr
+    service.write_sources({"svc_good": {**GOOD, "max_silence": "2h"}})
+    for args in (("serve", "--no-web"), ("sources", "status")):
+        done = service.cli(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "unknown key 'sources.svc_good.max_silence'" in done.stderr and "Fix:" in done.stderr
+        assert str(service.config / "sources.yaml") in done.stderr
     assert not (service.home / "scheduler.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"run_timeout": "soon"}, "key 'sources.svc_good.run_timeout' is invalid"),
+        ({"run_timeout": "0s"}, "key 'sources.svc_good.run_timeout' is invalid"),
+        ({"schedule": {"interval": "0m"}}, "key 'sources.svc_good.schedule.interval' is invalid"),
+        ({"schedule": {"cron": "61 * * * *"}}, "key 'sources.svc_good.schedule' is invalid"),
+    ],
+    ids=["words", "zero", "zero-interval", "bad-cron"],
+)
+def test_bad_schedule_fields_are_refused(service: Service, change: dict[str, object], message: str) -> None:
+    service.write_sources({"svc_good": {**GOOD, **change}})
+    with pytest.raises(SourcesError, match=re.escape(message)):
+        load_sources(service.config, check_options=False)
 
 
 def test_serve_once_crawls_checks_and_runs_digests(service: Service) -> None:
