@@ -14,9 +14,9 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,8 +82,7 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
     with Store.open(settings.store_path) as store:  # create and migrate before any job opens it
         clear_removed(store, [n for n, s in sources.items() if s.enabled])
     previous = _trap_signals(rt)
-    enabled = sum(1 for s in sources.values() if s.enabled)
-    scheduler = make_scheduler(settings, workers=enabled + 6)
+    scheduler = make_scheduler(settings)
     server = None
     try:
         scheduler.start(paused=True)
@@ -171,7 +170,8 @@ class OnceReport:
 
 
 def run_once(settings: Settings) -> OnceReport:
-    """Crawl every enabled source once (in parallel), check health, run the digests due now; no scheduler."""
+    """Crawl every enabled source once (``scheduler.max_parallel_crawls`` at a time), check health, run
+    the digests due now; no scheduler, no job store."""
     sources = load_sources(settings.config_dir / SOURCES_FILE)
     with service_lock(settings):
         return _run_once(settings, sources)
@@ -188,15 +188,9 @@ def _run_once(settings: Settings, sources: dict[str, Source]) -> OnceReport:
             clear_removed(store, [n for n, s in sources.items() if s.enabled])
             latest = store.runs(limit=1)
         before = latest[0].id if latest else 0
-        threads = [
-            threading.Thread(target=jobs.crawl, args=(name,), name=f"crawl:{name}")
-            for name, src in sorted(sources.items())
-            if src.enabled
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        enabled = [name for name, src in sorted(sources.items()) if src.enabled]
+        with ThreadPoolExecutor(settings.scheduler.max_parallel_crawls, thread_name_prefix="crawl") as pool:
+            list(pool.map(jobs.crawl, enabled))
         with Store.open(settings.store_path) as store:
             for name in sorted(sources):
                 runs = [r for r in store.runs(name, limit=1) if r.id > before]
