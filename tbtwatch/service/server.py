@@ -26,7 +26,7 @@ from typing import Any
 from crawlers.sources import SOURCES_FILE, Source, load_sources
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.service import jobs, runtime
-from tbtwatch.service.health import assess_sources, clear_removed
+from tbtwatch.service.health import assess_sources, clear_removed, close_stale_runs
 from tbtwatch.service.schedule import job_specs, jobstore_path, make_scheduler, sync_jobs
 from tbtwatch.settings import Settings
 from tbtwatch.store import Store
@@ -81,6 +81,7 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
     report = ServeReport()
     with Store.open(settings.store_path) as store:  # create and migrate before any job opens it
         clear_removed(store, [n for n, s in sources.items() if s.enabled])
+        close_stale_runs(settings, store, sources)
     previous = _trap_signals(rt)
     scheduler = make_scheduler(settings)
     server = None
