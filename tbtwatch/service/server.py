@@ -105,7 +105,7 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
             pass
         log.warning("stopping: no new jobs; waiting for running jobs")
         scheduler.shutdown(wait=False)
-        report.abandoned = _drain(rt)
+        report.abandoned = drain_jobs(rt)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
@@ -130,7 +130,7 @@ def _trap_signals(rt: runtime.Runtime) -> dict[int, Any]:
     return previous
 
 
-def _drain(rt: runtime.Runtime) -> list[str]:
+def drain_jobs(rt: runtime.Runtime) -> list[str]:
     """Wait for running jobs: crawls until stopped, others up to the grace; return those abandoned."""
     grace = float(rt.settings.scheduler.shutdown_grace_seconds)
     end = time.monotonic() + grace
