@@ -14,6 +14,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from conftest import env_of_processes
 
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.service import jobs, runtime
@@ -78,9 +79,8 @@ def test_a_job_past_its_timeout_is_reported_once(rt_short: runtime.Runtime, home
 
 
 def test_retraining_is_stopped_at_the_job_timeout(rt_short: runtime.Runtime, home: Path) -> None:
-    started = time.monotonic()
-    jobs.retrain()
-    assert time.monotonic() - started < 30
+    jobs.retrain()  # returns once the subprocess is stopped (training takes far longer than 1 s)
+    assert env_of_processes(f"TBTWATCH_HOME={home}") == []
     assert _operator_subjects(home) == ["[tbtwatch] 任务超时 job overran: retrain"]
     assert (home / "logs" / "retrain.log").exists()
     assert not (home / "models").exists() or not any((home / "models").iterdir())
