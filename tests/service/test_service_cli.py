@@ -28,6 +28,12 @@ OFF = {**GOOD, "enabled": False}
 
 
 def test_status_before_any_run_computes_next_runs_from_the_schedules(service: Service) -> None:
+    shipped = service.cli("sources", "status", "--json")  # the bundled sources.yaml, no ePing API key
+    assert shipped.returncode == 0, shipped.stderr
+    by_name = {r["source"]: r for r in json.loads(shipped.stdout)}
+    assert by_name["eping_api"]["crawled_as"] == "eping_workbook" and "crawled_as" not in by_name["wto_news"]
+    assert all(r["health"]["state"] == "never run" for r in by_name.values())
+
     service.write_sources({"svc_cron": CRON, "svc_off": OFF})
     before = datetime.now(UTC)
     done = service.cli("sources", "status", "--json")
