@@ -238,7 +238,7 @@ def _last_run_id(settings: Settings) -> int:
 
 
 def _record_kill(settings: Settings, source: str, after: int, message: str) -> None:
-    """Close the runs the stopped crawl left open as failed; record a failed run when it opened none."""
+    """Mark the runs of a stopped crawl failed, with the reason; record a failed run when it opened none."""
     with Store.open(settings.store_path) as store:
         mine = [run for run in store.runs(source, limit=5) if run.id > after]
         if not mine:
@@ -246,10 +246,18 @@ def _record_kill(settings: Settings, source: str, after: int, message: str) -> N
             store.finish_run(run_id, status="failed", message=message[:2000], errors=1)
             return
         for run in mine:
-            if run.finished_at is None:
-                store.finish_run(
-                    run.id, status="failed", message=message[:2000], items=run.items, errors=run.errors + 1
-                )
+            # a spider that closed itself on the first SIGINT recorded "crawl ended early": say why
+            store.finish_run(
+                run.id,
+                status="failed",
+                message=f"{message}; {run.message}"[:2000] if run.message else message[:2000],
+                items=run.items,
+                new=run.new,
+                changed=run.changed,
+                unchanged=run.unchanged,
+                quarantined=run.quarantined,
+                errors=run.errors + (1 if run.finished_at is None else 0),
+            )
 
 
 def _record_stop(settings: Settings, source: str, after: int) -> None:

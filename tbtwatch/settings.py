@@ -151,6 +151,9 @@ class SchedulerSettings(_Section):
         3600, gt=0, description="a digest/retrain job is abandoned after this long"
     )
     shutdown_grace_seconds: int = Field(30, gt=0, description="time given to running jobs on SIGTERM/SIGINT")
+    max_parallel_crawls: int = Field(
+        3, gt=0, description="crawl subprocesses running at once (each takes about 250 MB)"
+    )
 
 
 class FileSettings(_Section):

@@ -27,7 +27,8 @@ def serve_cmd(
         bool,
         typer.Option(
             "--once",
-            help="crawl every enabled source once, check health, run the digests due now, and exit",
+            help="crawl every enabled source once, check health, run the digests due now, and exit "
+            "(status 1 when a crawl failed)",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="with --once: print the report as JSON")] = False,
@@ -64,6 +65,8 @@ def serve_cmd(
                 state = data["health"].get(name, {}).get("state", "disabled")
                 console.print(f"{name:<18} {status:<8} {state}", highlight=False)
             console.print(f"digests: {data['digests'].get('digests') or 'none'}", highlight=False)
+        if "failed" in data["crawls"].values():
+            raise typer.Exit(1)
         return
     err_console.print("tbtwatch serve: stopped", highlight=False)
     exit_now(result)

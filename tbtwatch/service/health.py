@@ -17,7 +17,7 @@ nothing more. When the source is healthy again the alarm is cleared and a "recov
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -189,6 +189,31 @@ def clear_removed(store: Store, names: Iterable[str]) -> None:
     if gone:
         with store.transaction():
             store.conn.executemany("DELETE FROM source_health WHERE source=?", [(s,) for s in gone])
+
+
+def close_stale_runs(
+    settings: Settings, store: Store, sources: Mapping[str, Source], *, now: datetime | None = None
+) -> list[int]:
+    """Close runs left ``running`` by a service that died (power loss, SIGKILL) as ``stopped``.
+
+    Only runs older than their source's run timeout plus the stop grace and a margin: a crawl that outlived
+    the service (it runs in its own session) ends by then and records its run itself.
+    """
+    moment = now or datetime.now(UTC)
+    default = float(settings.crawl.run_timeout_seconds)
+    closed = []
+    rows = store.conn.execute("SELECT id, source, started_at FROM source_runs WHERE finished_at IS NULL")
+    for run_id, source, started_at in rows.fetchall():
+        src = sources.get(source)
+        limit = src.timeout_seconds(default) if src else default
+        if (moment - _parse(started_at)).total_seconds() > limit + settings.crawl.stop_grace_seconds + 300:
+            store.finish_run(
+                run_id, status=STOPPED, message="abandoned: the service stopped without closing it"
+            )
+            closed.append(int(run_id))
+    if closed:
+        log.warning("closed %d run(s) left open by an earlier service: %s", len(closed), closed)
+    return closed
 
 
 def _set_alarm(store: Store, source: str, reason: str, stamp: str) -> None:

@@ -18,12 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,11 +28,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawlers.sources import Schedule, Source
 from tbtwatch.settings import Settings
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
 log = logging.getLogger(__name__)
 
 JOBSTORE_FILE = "scheduler.sqlite"
 JOBS_TABLE = "apscheduler_jobs"
 _JOBS = "tbtwatch.service.jobs"
+CRAWLS = "crawls"
 JOB_DEFAULTS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 
@@ -50,6 +51,8 @@ class JobSpec:
     args: tuple[str, ...] = ()
     #: run at once when the job is new to the store (a new source is crawled at start-up)
     run_at_start: bool = False
+    #: the thread pool it runs in: ``crawls`` (``scheduler.max_parallel_crawls``) or ``default``
+    executor: str = "default"
 
     @property
     def name(self) -> str:
@@ -107,6 +110,7 @@ def job_specs(settings: Settings, sources: Mapping[str, Source]) -> list[JobSpec
             src.schedule.describe(),
             (name,),
             run_at_start=True,
+            executor=CRAWLS,
         )
         for name, src in sorted(sources.items())
         if src.enabled
@@ -155,13 +159,22 @@ def job_specs(settings: Settings, sources: Mapping[str, Source]) -> list[JobSpec
     return specs
 
 
-def make_scheduler(settings: Settings, *, workers: int = 10) -> BackgroundScheduler:
+def make_scheduler(settings: Settings, *, workers: int = 8) -> BackgroundScheduler:
     """A background scheduler on the home's job store, in ``general.timezone``."""
+    # imported here: `sources status` needs the triggers only, not SQLAlchemy
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     path = jobstore_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{path}")},
-        executors={"default": ThreadPoolExecutor(workers)},
+        executors={
+            "default": ThreadPoolExecutor(workers),
+            # a crawl due while the pool is full waits for a free slot (and counts as running meanwhile)
+            CRAWLS: ThreadPoolExecutor(settings.scheduler.max_parallel_crawls),
+        },
         job_defaults=JOB_DEFAULTS,
         timezone=ZoneInfo(settings.general.timezone),
     )
@@ -195,6 +208,7 @@ def sync_jobs(scheduler: BackgroundScheduler, specs: list[JobSpec]) -> SyncRepor
             args=list(spec.args),
             id=spec.id,
             name=spec.name,
+            executor=spec.executor,
             replace_existing=True,
             **JOB_DEFAULTS,
             **extra,

@@ -14,9 +14,9 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from typing import Any
 from crawlers.sources import SOURCES_FILE, Source, load_sources
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.service import jobs, runtime
-from tbtwatch.service.health import assess_sources, clear_removed
+from tbtwatch.service.health import assess_sources, clear_removed, close_stale_runs
 from tbtwatch.service.schedule import job_specs, jobstore_path, make_scheduler, sync_jobs
 from tbtwatch.settings import Settings
 from tbtwatch.store import Store
@@ -81,9 +81,9 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
     report = ServeReport()
     with Store.open(settings.store_path) as store:  # create and migrate before any job opens it
         clear_removed(store, [n for n, s in sources.items() if s.enabled])
+        close_stale_runs(settings, store, sources)
     previous = _trap_signals(rt)
-    enabled = sum(1 for s in sources.values() if s.enabled)
-    scheduler = make_scheduler(settings, workers=enabled + 6)
+    scheduler = make_scheduler(settings)
     server = None
     try:
         scheduler.start(paused=True)
@@ -105,7 +105,7 @@ def _serve(settings: Settings, sources: dict[str, Source], *, web: bool, on_read
             pass
         log.warning("stopping: no new jobs; waiting for running jobs")
         scheduler.shutdown(wait=False)
-        report.abandoned = _drain(rt)
+        report.abandoned = drain_jobs(rt)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
@@ -130,7 +130,7 @@ def _trap_signals(rt: runtime.Runtime) -> dict[int, Any]:
     return previous
 
 
-def _drain(rt: runtime.Runtime) -> list[str]:
+def drain_jobs(rt: runtime.Runtime) -> list[str]:
     """Wait for running jobs: crawls until stopped, others up to the grace; return those abandoned."""
     grace = float(rt.settings.scheduler.shutdown_grace_seconds)
     end = time.monotonic() + grace
@@ -171,7 +171,8 @@ class OnceReport:
 
 
 def run_once(settings: Settings) -> OnceReport:
-    """Crawl every enabled source once (in parallel), check health, run the digests due now; no scheduler."""
+    """Crawl every enabled source once (``scheduler.max_parallel_crawls`` at a time), check health, run
+    the digests due now; no scheduler, no job store."""
     sources = load_sources(settings.config_dir / SOURCES_FILE)
     with service_lock(settings):
         return _run_once(settings, sources)
@@ -188,15 +189,9 @@ def _run_once(settings: Settings, sources: dict[str, Source]) -> OnceReport:
             clear_removed(store, [n for n, s in sources.items() if s.enabled])
             latest = store.runs(limit=1)
         before = latest[0].id if latest else 0
-        threads = [
-            threading.Thread(target=jobs.crawl, args=(name,), name=f"crawl:{name}")
-            for name, src in sorted(sources.items())
-            if src.enabled
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        enabled = [name for name, src in sorted(sources.items()) if src.enabled]
+        with ThreadPoolExecutor(settings.scheduler.max_parallel_crawls, thread_name_prefix="crawl") as pool:
+            list(pool.map(jobs.crawl, enabled))
         with Store.open(settings.store_path) as store:
             for name in sorted(sources):
                 runs = [r for r in store.runs(name, limit=1) if r.id > before]

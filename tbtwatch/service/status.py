@@ -50,6 +50,11 @@ def sources_status(settings: Settings, *, now: datetime | None = None) -> list[d
         )
         if alarm is not None and alarm.state == "ok" and alarm.cleared_at:
             health["recovered_at"] = alarm.cleared_at
+        row: dict[str, Any] = {}
+        fallback = src.options.get("fallback_source") if src.spider == "eping_api" else None
+        if fallback and settings.secrets.eping_api_key is None:
+            # crawlers.runner.resolve_source: without a key its runs are recorded under the fallback
+            row["crawled_as"] = fallback
         rows.append(
             {
                 "source": name,
@@ -61,6 +66,7 @@ def sources_status(settings: Settings, *, now: datetime | None = None) -> list[d
                 "next_run": next_run.isoformat(timespec="seconds") if next_run else None,
                 "next_run_from": origin,
                 "health": health,
+                **row,
             }
         )
     return rows
@@ -84,6 +90,8 @@ def health_label(row: dict[str, Any], tz: ZoneInfo | None = None) -> str:
         parts.append("已停用 disabled")
     else:
         parts.append("正常 ok")
+    if row.get("crawled_as"):
+        parts.append(f"无 API 密钥，改抓 no API key: crawled as {row['crawled_as']}")
     if h.get("alarm"):
         parts.append(f"已告警 alarm raised {at(h['alarm']['raised_at'])}")
     return "; ".join(parts)

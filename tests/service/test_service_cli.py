@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ import httpx
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from conftest import Service
+
+from crawlers.errors import SourcesError
+from crawlers.sources import load_sources
 
 GOOD = {
     "spider": "feeds",
@@ -24,6 +28,12 @@ OFF = {**GOOD, "enabled": False}
 
 
 def test_status_before_any_run_computes_next_runs_from_the_schedules(service: Service) -> None:
+    shipped = service.cli("sources", "status", "--json")  # the bundled sources.yaml, no ePing API key
+    assert shipped.returncode == 0, shipped.stderr
+    by_name = {r["source"]: r for r in json.loads(shipped.stdout)}
+    assert by_name["eping_api"]["crawled_as"] == "eping_workbook" and "crawled_as" not in by_name["wto_news"]
+    assert all(r["health"]["state"] == "never run" for r in by_name.values())
+
     service.write_sources({"svc_cron": CRON, "svc_off": OFF})
     before = datetime.now(UTC)
     done = service.cli("sources", "status", "--json")
@@ -43,33 +53,46 @@ def test_status_before_any_run_computes_next_runs_from_the_schedules(service: Se
     assert text.returncode == 0 and "健康 health" in text.stdout and "未运行 never run" in text.stdout
 
 
-BAD = [
-    ({"max_silence": "2h"}, "unknown key 'sources.svc_good.max_silence'"),
-    ({"run_timeout": "soon"}, "key 'sources.svc_good.run_timeout' is invalid"),
-    ({"schedule": {"interval": "0m"}}, "key 'sources.svc_good.schedule.interval' is invalid"),
-]
-
-
 def test_a_bad_sources_file_stops_serve_and_status(service: Service) -> None:
-    for n, (change, message) in enumerate(BAD):
-        service.write_sources({"svc_good": {**GOOD, **change}})
-        # serve for every mistake; status (same loader) once
-        for args in (("serve", "--no-web"), ("sources", "status"))[: 2 if n == 0 else 1]:
-            done = service.cli(*args)
-            assert done.returncode == 2, (args, done.stdout, done.stderr)
-            assert message in done.stderr and "sources.yaml" in done.stderr and "Fix:" in done.stderr
+    service.write_sources({"svc_good": {**GOOD, "max_silence": "2h"}})
+    for args in (("serve", "--no-web"), ("sources", "status")):
+        done = service.cli(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "unknown key 'sources.svc_good.max_silence'" in done.stderr and "Fix:" in done.stderr
+        assert str(service.config / "sources.yaml") in done.stderr
     assert not (service.home / "scheduler.sqlite").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"run_timeout": "soon"}, "key 'sources.svc_good.run_timeout' is invalid"),
+        ({"run_timeout": "0s"}, "key 'sources.svc_good.run_timeout' is invalid"),
+        ({"schedule": {"interval": "0m"}}, "key 'sources.svc_good.schedule.interval' is invalid"),
+        ({"schedule": {"cron": "61 * * * *"}}, "key 'sources.svc_good.schedule' is invalid"),
+    ],
+    ids=["words", "zero", "zero-interval", "bad-cron"],
+)
+def test_bad_schedule_fields_are_refused(service: Service, change: dict[str, object], message: str) -> None:
+    service.write_sources({"svc_good": {**GOOD, **change}})
+    with pytest.raises(SourcesError, match=re.escape(message)):
+        load_sources(service.config, check_options=False)
+
+
 def test_serve_once_crawls_checks_and_runs_digests(service: Service) -> None:
-    service.write_sources({"svc_good": GOOD, "svc_off": OFF})
+    # svc_short cannot even start in 1 s: killed, and recorded as a failed run though it never opened one
+    short = {**GOOD, "run_timeout": "1s"}
+    service.write_sources({"svc_good": GOOD, "svc_short": short, "svc_off": OFF})
     done = service.cli("serve", "--once", "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
-    assert report["crawls"] == {"svc_good": "ok", "svc_off": "not run"}
+    assert report["crawls"] == {"svc_good": "ok", "svc_off": "not run", "svc_short": "failed"}
     assert report["health"]["svc_good"]["state"] == "ok" and "svc_off" not in report["health"]
     assert "immediate" in report["digests"]["due"] and report["digests"]["delivery"]["failed"] == []
     assert not (service.home / "scheduler.sqlite").exists()  # --once does not touch the job store
+    status = json.loads(service.cli("sources", "status", "--json").stdout)
+    short_run = next(r for r in status if r["source"] == "svc_short")["last_run"]
+    assert short_run["status"] == "failed" and "run timeout of 1 s" in short_run["message"]
 
 
 def _free_port() -> int:

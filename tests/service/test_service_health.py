@@ -13,7 +13,7 @@ import pytest
 
 from alerts.service import send_pending
 from crawlers.sources import Source
-from tbtwatch.service.health import alarms, check, clear_removed
+from tbtwatch.service.health import alarms, check, clear_removed, close_stale_runs
 from tbtwatch.settings import Settings, load_settings
 from tbtwatch.store import Store
 
@@ -139,3 +139,24 @@ def test_a_source_that_never_ran_is_not_judged(home: Path) -> None:
     with Store.open(settings.store_path) as store:
         [(a, change)] = check(settings, store, [_source("new")], now=NOW)
         assert (a.state, a.problem, change) == ("never run", "", "")
+
+
+def test_runs_left_open_by_a_dead_service_are_closed_once_they_cannot_be_running(home: Path) -> None:
+    settings = _settings(home)  # crawl.run_timeout_seconds 1800, stop grace 30 s
+    sources = {"quick": _source("quick", run_timeout="10m"), "slow": _source("slow")}
+    with Store.open(settings.store_path) as store:
+        ids = {}
+        for name, minutes in (("quick", 20), ("slow", 20), ("slow", 40), ("gone", 60)):
+            ids[(name, minutes)] = store.start_run(name)
+            stamp = (NOW - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+            store.conn.execute(
+                "UPDATE source_runs SET started_at=? WHERE id=?", (stamp, ids[(name, minutes)])
+            )
+        closed = close_stale_runs(settings, store, sources, now=NOW)
+        # quick: 20 min > 10 min + 30 s + 5 min; slow: 40 min > 30 min + 5.5 min but 20 min is not; gone: default
+        assert sorted(closed) == sorted([ids[("quick", 20)], ids[("slow", 40)], ids[("gone", 60)]])
+        runs = {r.id: r for r in store.runs(limit=10)}
+        assert runs[ids[("slow", 20)]].finished_at is None
+        assert runs[ids[("quick", 20)]].status == "stopped"
+        [(a, _)] = check(settings, store, [sources["quick"]], now=NOW)
+        assert a.failures_in_a_row == 0  # an abandoned run is not the source's failure

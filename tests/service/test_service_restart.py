@@ -57,13 +57,18 @@ def _jobs(service: Service) -> dict[str, Any]:
 
 def test_a_run_missed_during_downtime_runs_once_and_jobs_follow_the_config(service: Service) -> None:
     service.write_sources({"svc_hourly": HOURLY, "svc_gone": HOURLY})
-    service.start("--no-web")
+    service.start("--no-web", extra={"TBTWATCH_SCHEDULER__MAX_PARALLEL_CRAWLS": "1"})
     # new sources are crawled once at start-up, then every hour
     service.wait_for(
         "the start-up crawls",
         lambda: _finished(service.home, "svc_hourly") == 1 == _finished(service.home, "svc_gone"),
     )
     assert service.stop() == 0
+    # one crawl at a time (scheduler.max_parallel_crawls=1): the second began after the first ended
+    with sqlite3.connect(service.home / "tbtwatch.sqlite3") as conn:
+        first, second = conn.execute("SELECT started_at, finished_at FROM source_runs ORDER BY id").fetchall()
+    conn.close()
+    assert second[0] >= first[1]
     jobs = _jobs(service)
     assert {"crawl:svc_hourly", "crawl:svc_gone", "digests:immediate", "health", "retrain"} <= set(jobs)
     assert jobs["crawl:svc_hourly"] - datetime.now(UTC) > timedelta(minutes=55)
