@@ -125,8 +125,9 @@ class TextModel:
         if not docs:
             return np.zeros((0, len(self.cluster_ids)), dtype=np.float32)
         x = self.features.transform(docs)
-        if self._linear is not None:
-            return self._linear.predict_proba(x)
+        linear = getattr(self, "_linear", None)  # absent on a TextModel pickled by older code
+        if linear is not None:
+            return linear.predict_proba(x)
         proba: np.ndarray = self.classifier.predict_proba(x)
         return proba
 
