@@ -4,8 +4,10 @@ Per cluster the rule evidence (HS, ICS, keywords) is combined by noisy-or. The m
 probability joins in when it reaches ``model_min_score``; it carries full weight where the rules are
 silent or weak (no HS codes: about a third of real notices, and all news) and less where a specific HS
 code already decides. When a notice has specific HS codes and none of them belongs to any cluster, the
-text evidence is damped: the codes say the product is elsewhere. Clusters scoring ``min_score`` or more
-are kept, best first. Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``.
+text evidence is damped: the codes say the product is elsewhere, unless the title names the cluster's
+product (notifications are often mis-coded). A cluster negated by a negative phrase in the title is
+damped by ``negated_factor``. Clusters scoring ``min_score`` or more and within ``relative_min`` of the
+best are kept, best first (a product named in the title beside an HS-decided best cluster is kept too). Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``.
 
 >>> clf = Classifier.from_settings(load_settings())          # doctest: +SKIP
 >>> clf.classify([notice])[0].clusters[0]                    # doctest: +SKIP

@@ -17,8 +17,15 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
   clusters is weaker (divided by the square root of their number); multi-word keywords are stronger;
   a hit in the title or products counts more than one in the description.
 * **Negatives**: a cluster's negative keyword ("toy poodle", "pen test", "bearing in mind") is matched
-  like a keyword and, being longer, hides the keywords inside that occurrence; other occurrences of
-  "toy" still count. A negative phrase is never evidence itself.
+  like a keyword and, being longer, hides that cluster's keywords inside that occurrence (not other
+  clusters': "clothes washing machines" hides apparel's "clothes", not the appliances' "washing
+  machines"); other occurrences of "toy" still count. A negative phrase is never evidence itself, but
+  when it is in the title (or the products) and no keyword of its cluster is there, it names what the
+  item is about ("school buses" with HS 8703): the cluster is marked ``negated`` and its whole score is
+  damped by the classifier.
+* **Sectors**: the words of a sector-wide measure ("food establishments") count for every cluster of the
+  sector, unshared; a sector's negatives (milk, cocoa, feed) are negatives of each of its clusters.
+* Document numbers ("TEC/GR/TX/TIE-007/02.MAR-14") are not searched for keywords.
 """
 
 from __future__ import annotations

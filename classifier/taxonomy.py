@@ -1,8 +1,10 @@
 """The cluster taxonomy: ``config/clusters.yaml``, validated, hashed and cached by file stamp.
 
 Every cluster has an ``id`` (stable: evaluation sets, subscriptions and the index use it), zh/en names,
-HS match prefixes, ICS codes, English and Chinese keywords, negative keywords, products, places and risk
-themes. The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
+HS match prefixes, ICS codes, English and Chinese keywords, negative keywords, products (English, Chinese
+and ``products_other``: French/Spanish names), places and risk themes. An optional top-level ``sectors``
+mapping gives the words of a measure that covers a whole sector (all food), which then concerns every
+cluster of that sector. The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
 names the file, the cluster id, the key and the fix. The file is re-read when it changes on disk, so an
 edit takes effect without code changes (and, for a running service, on the next batch).
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from classifier.classify import Classifier
 from classifier.doc import Doc
-from classifier.model import TextModel, load_model
+from classifier.model import TextModel, fit, load_model
 from classifier.risk import RiskConfig, load_risk
 from classifier.taxonomy import Taxonomy, load_taxonomy
 from tbtwatch.cli import app
@@ -63,6 +63,19 @@ def trained(trained_home: TrainedHome, taxonomy: Taxonomy) -> TextModel:
     model = load_model(load_settings(trained_home.home, environ={}).models_dir, taxonomy)
     assert model is not None
     return model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(taxonomy: Taxonomy) -> TextModel:
+    """A model fitted on three short texts per cluster (well under a second), for the tests of the artifact,
+    its metadata and the fall-backs to rules, where what the model predicts does not matter."""
+    docs: list[Doc] = []
+    labels: list[list[str]] = []
+    for c in taxonomy.clusters:
+        for i, text in enumerate((c.name_en, c.name_zh, (c.products_en or c.keywords_en)[0])):
+            docs.append(Doc(id=f"tiny:{c.id}:{i}", title=text))
+            labels.append([c.id])
+    return fit(docs, labels, taxonomy)
 
 
 @pytest.fixture

@@ -102,8 +102,8 @@ def test_train_then_explain(trained_home: TrainedHome) -> None:
     assert code == 0 and json.loads(out)["relabelled"] == len(TRAIN_NOTICES)
 
 
-def test_subprocess_with_a_stale_model_falls_back(tmp_path: Path, trained: TextModel) -> None:
-    trained.save(tmp_path / "models")
+def test_subprocess_with_a_stale_model_falls_back(tmp_path: Path, tiny_model: TextModel) -> None:
+    tiny_model.save(tmp_path / "models")
     meta_path = tmp_path / "models" / "classifier.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["taxonomy_hash"] = "0" * 64

@@ -64,14 +64,14 @@ def test_model_predicts_calibrated_probabilities(trained: TextModel, taxonomy: T
     assert trained.predict_proba([]).shape == (0, len(taxonomy))
 
 
-def test_artifact_round_trip(trained: TextModel, taxonomy: Taxonomy, tmp_path: Path) -> None:
-    path = trained.save(tmp_path)
+def test_artifact_round_trip(tiny_model: TextModel, taxonomy: Taxonomy, tmp_path: Path) -> None:
+    path = tiny_model.save(tmp_path)
     assert path == tmp_path / ARTIFACT
     meta = read_metadata(tmp_path)
-    assert meta is not None and meta["version"] == trained.version
+    assert meta is not None and meta["version"] == tiny_model.version
     loaded = load_model(tmp_path, taxonomy)
-    assert loaded is not None and loaded.version == trained.version
-    np.testing.assert_allclose(loaded.predict_proba(PROBES), trained.predict_proba(PROBES), rtol=1e-6)
+    assert loaded is not None and loaded.version == tiny_model.version
+    np.testing.assert_allclose(loaded.predict_proba(PROBES), tiny_model.predict_proba(PROBES), rtol=1e-6)
 
 
 def test_model_reason_and_version_in_labels(
@@ -87,9 +87,9 @@ def test_model_reason_and_version_in_labels(
 
 
 def test_taxonomy_change_warns_and_falls_back_to_rules(
-    trained: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_model: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    trained.save(tmp_path)
+    tiny_model.save(tmp_path)
     data = {
         "version": 1,
         "clusters": [
@@ -112,17 +112,17 @@ def test_taxonomy_change_warns_and_falls_back_to_rules(
 
 
 def test_stale_or_broken_artifacts_fall_back(
-    trained: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_model: TextModel, taxonomy: Taxonomy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert load_model(tmp_path, taxonomy) is None  # nothing there
-    trained.save(tmp_path)
+    tiny_model.save(tmp_path)
     meta = json.loads((tmp_path / METADATA).read_text(encoding="utf-8"))
     meta["sklearn"] = "0.0.1"
     (tmp_path / METADATA).write_text(json.dumps(meta), encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="classifier.model"):
         assert load_model(tmp_path, taxonomy) is None
     assert "scikit-learn 0.0.1" in caplog.text
-    trained.save(tmp_path)
+    tiny_model.save(tmp_path)
     (tmp_path / ARTIFACT).write_bytes(b"not a joblib file")
     with caplog.at_level(logging.WARNING, logger="classifier.model"):
         assert load_model(tmp_path, taxonomy) is None
@@ -138,3 +138,10 @@ def test_training_refuses_unknown_or_thin_labels(taxonomy: Taxonomy) -> None:
         fit(docs, [["no_such_cluster"]], taxonomy)
     with pytest.raises(ModelError, match="fewer than 3 training examples"):
         fit(docs, [["toys"]], taxonomy)
+
+
+def test_fast_prediction_equals_scikit_learn(trained: TextModel) -> None:
+    # predict_proba folds the 45 x 3 calibrated SVMs into one product; the numbers are scikit-learn's
+    assert trained._linear is not None
+    x = trained.features.transform(PROBES)
+    np.testing.assert_allclose(trained.predict_proba(PROBES), trained.classifier.predict_proba(x), atol=1e-9)

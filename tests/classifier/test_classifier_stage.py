@@ -56,17 +56,17 @@ def test_ingest_labels_new_and_changed_notices(tmp_path: Path) -> None:
         store.close()
 
 
-def test_stage_picks_up_a_new_model(tmp_path: Path, trained: TextModel) -> None:
+def test_stage_picks_up_a_new_model(tmp_path: Path, tiny_model: TextModel) -> None:
     settings = load_settings(tmp_path, environ={})
     stage = make_stage(settings)
     assert isinstance(stage, ClassifierStage)
     assert stage.classifier.version == "rules"
-    trained.save(settings.models_dir)
-    assert stage.classifier.version == trained.version
+    tiny_model.save(settings.models_dir)
+    assert stage.classifier.version == tiny_model.version
     store = Store.open(settings.store_path)
     try:
         stage.process([], store)
         stage.process([_notice(4, "Toy safety")], store)
-        assert store.get_labels("G/TBT/N/EU/4").model_version == trained.version  # type: ignore[union-attr]
+        assert store.get_labels("G/TBT/N/EU/4").model_version == tiny_model.version  # type: ignore[union-attr]
     finally:
         store.close()
