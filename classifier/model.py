@@ -26,16 +26,14 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-import scipy.sparse as sp
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from sklearn.multiclass import OneVsRestClassifier
+
+if TYPE_CHECKING:  # scikit-learn, SciPy and joblib are imported when a model is trained or loaded:
+    # a crawl or an import without a trained model (rules only) does not pay a second of import time
+    import scipy.sparse as sp
+    from sklearn.multiclass import OneVsRestClassifier
 
 from classifier.doc import Doc
 from classifier.errors import ModelError
@@ -61,6 +59,8 @@ class TextFeatures:
     """Word n-grams of the whole text plus character n-grams of its focus (title, products, start)."""
 
     def __init__(self, focus_chars: int = 160, max_chars: int = 2000) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.focus_chars = focus_chars
         self.max_chars = max_chars
         self.word = TfidfVectorizer(
@@ -90,11 +90,15 @@ class TextFeatures:
 
     def fit_transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         """Fit both vectorizers and return the stacked features."""
+        import scipy.sparse as sp
+
         full, focus = self._texts(docs)
         return sp.hstack([self.word.fit_transform(full), self.char.fit_transform(focus)], format="csr")
 
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         """Stacked features of new documents."""
+        import scipy.sparse as sp
+
         full, focus = self._texts(docs)
         return sp.hstack([self.word.transform(full), self.char.transform(focus)], format="csr")
 
@@ -133,6 +137,8 @@ class TextModel:
 
     def save(self, models_dir: Path) -> Path:
         """Write the artifact and its JSON metadata atomically; return the artifact path."""
+        import joblib
+
         models_dir.mkdir(parents=True, exist_ok=True)
         target = models_dir / ARTIFACT
         payload = {
@@ -173,6 +179,9 @@ class _Linear:
 
     @classmethod
     def of(cls, classifier: OneVsRestClassifier, n_clusters: int) -> _Linear | None:
+        import scipy.sparse as sp
+        from sklearn.calibration import CalibratedClassifierCV
+
         rows: list[np.ndarray] = []
         c: list[float] = []
         a: list[float] = []
@@ -240,6 +249,9 @@ def load_model(models_dir: Path, taxonomy: Taxonomy) -> TextModel | None:
             taxonomy.hash[:12],
         )
         return None
+    import joblib
+    import sklearn
+
     if meta.get("sklearn") != sklearn.__version__:
         log.warning(
             "model %s was trained with scikit-learn %s, this is %s: rules only until retrained",
@@ -295,6 +307,11 @@ def fit(
     extra_meta: dict[str, Any] | None = None,
 ) -> TextModel:
     """Train a model on documents and their cluster labels (every cluster needs ``cv`` positives or more)."""
+    import sklearn
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.multiclass import OneVsRestClassifier
+
     if len(docs) != len(labels):
         raise ModelError("documents and labels differ in length")
     ids = taxonomy.ids
