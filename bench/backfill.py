@@ -42,7 +42,7 @@ def recipients(count: int, seed: int) -> dict[str, Any]:
     data = yaml.safe_load((REPO / "config" / "clusters.yaml").read_text(encoding="utf-8"))
     entries = data if isinstance(data, list) else data["clusters"]
     hs = sorted({str(p) for c in entries for p in c.get("hs_prefixes") or [] if len(str(p)) >= 4})
-    keywords = sorted({str(k) for c in entries for k in c.get("keywords_zh") or []})
+    keywords = sorted({str(k) for c in entries for k in c.get("keywords_zh") or [] if len(str(k)) >= 2})
     out = []
     for i in range(count):
         shape = i % 3

@@ -137,7 +137,7 @@ def main() -> None:
                 "TBTWATCH_CRAWL__MIN_DELAY_SECONDS": "0",
             }
         )
-        tbtwatch(home, env, "recipients", "import", str(Path(tmp) / "recipients.yaml"))
+        tbtwatch(home, env, "recipients", "import", str(Path(tmp) / "recipients.yaml"), "--json")
         # the constructed notices are one a day from 2024-01-01: the window holds all of them
         until = date(2024, 1, 1) + timedelta(days=args.notices - 1)
         with MockServer(root, eping_synthetic=args.notices, api_key=API_KEY) as url:

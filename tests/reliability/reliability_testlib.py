@@ -12,7 +12,7 @@ CASES: Counter[str] = Counter()
 
 #: Hypothesis settings of the fuzzing tests: enough cases to find the usual breakage, fast enough for CI.
 FUZZ = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

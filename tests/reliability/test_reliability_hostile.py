@@ -350,7 +350,7 @@ def test_no_query_raises_anything_but_the_documented_error(
         query.plan()
         results = small_index.search(query)
     except QuerySyntaxError as exc:
-        assert str(exc).startswith("query") or str(exc)
+        assert str(exc).startswith("query")  # says it is the query that is wrong, and where
         return
     assert results.total >= len(results.ids)
 
@@ -389,7 +389,7 @@ def test_recipient_addresses_with_line_breaks_are_refused_clearly(pieces: list[s
     try:
         [rec] = parse_recipients(doc)
     except RecipientError as exc:
-        assert "x" in str(exc) or str(exc)
+        assert str(exc).strip()
     else:
         assert all("\n" not in a and "\r" not in a for a in rec.addresses)
 
