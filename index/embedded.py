@@ -383,15 +383,15 @@ class EmbeddedBackend(SearchBackend):
         ):
             if lo is None and hi is None:
                 continue
-            out.append(
-                tantivy.Query.range_query(
-                    s,
-                    field,
-                    tantivy.FieldType.Date,
-                    _day(lo.isoformat()) if lo else tantivy.MIN_DATETIME,
-                    _day(hi.isoformat()) if hi else tantivy.MAX_DATETIME,
-                )
-            )
+            # tantivy's dates span 1677-2262: a bound outside is no bound, or a range nothing is in
+            start = max(_day(lo.isoformat()), tantivy.MIN_DATETIME) if lo else tantivy.MIN_DATETIME
+            end = min(_day(hi.isoformat()), tantivy.MAX_DATETIME) if hi else tantivy.MAX_DATETIME
+            if (lo and _day(lo.isoformat()) > tantivy.MAX_DATETIME) or (
+                hi and _day(hi.isoformat()) < tantivy.MIN_DATETIME
+            ):
+                out.append(tantivy.Query.empty_query())
+                continue
+            out.append(tantivy.Query.range_query(s, field, tantivy.FieldType.Date, start, end))
         return out
 
     def tantivy_query(self, q: Query, plan: Plan | None = None) -> tantivy.Query:

@@ -101,7 +101,10 @@ def results_dict(results: Results) -> dict[str, Any]:
 
 
 @router.get(
-    "/api/notices/{notice_id:path}", tags=["notices"], summary="One notice with labels and its measure's life"
+    "/api/notices/{notice_id:path}",
+    tags=["notices"],
+    summary="One notice with labels and its measure's life",
+    responses=schemas.errors(404),
 )
 def api_notice(notice_id: str, ctx: Ctx) -> JSONResponse:
     """Every field, cluster labels and risk with reasons, the other documents of the measure, days left."""
@@ -154,6 +157,7 @@ async def require_bearer(request: Request, ctx: Ctx) -> None:
     tags=["admin"],
     summary="List recipients (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(403),
 )
 def api_recipients(ctx: Ctx) -> JSONResponse:
     """Every recipient with addresses and subscriptions."""
@@ -166,6 +170,7 @@ def api_recipients(ctx: Ctx) -> JSONResponse:
     tags=["admin"],
     summary="Create or update recipients (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(400, 403, 413),
 )
 def api_import_recipients(
     ctx: Ctx,
@@ -187,6 +192,7 @@ def api_import_recipients(
     tags=["admin"],
     summary="Remove a recipient (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(403, 404),
 )
 def api_remove_recipient(key: str, ctx: Ctx) -> JSONResponse:
     """Remove a recipient with its subscriptions; 404 when unknown."""

@@ -133,3 +133,24 @@ def test_results_dict_is_as_dict(web_settings: Settings) -> None:
         results = backend.search(query)
         # hits and buckets stay dataclasses for orjson: the same JSON as the deep-copied dict
         assert orjson.loads(orjson.dumps(results_dict(results))) == results.as_dict()
+
+
+def test_api_search_facets_can_be_left_out(client: httpx.Client) -> None:
+    params = {"q": "safety", "size": "5"}
+    full = client.get("/api/search", params=params).json()
+    bare = client.get("/api/search", params={**params, "facets": "false"}).json()
+    assert full["facets"]["member"] and bare["facets"] == {}
+    assert [h["id"] for h in bare["hits"]] == [h["id"] for h in full["hits"]]
+    assert bare["hits"] == full["hits"] and bare["total"] == full["total"]
+    assert client.get("/api/search", params={**params, "facets": "1"}).json()["facets"] == full["facets"]
+    bad = client.get("/api/search", params={**params, "facets": "maybe"})
+    assert bad.status_code == 400 and "facets" in bad.json()["detail"]
+    for odd in ("²", "١", "1.0", "-1"):  # digits int() refuses, or not whole positive numbers
+        assert client.get("/api/search", params={"page": odd}).status_code == 400, odd
+
+
+def test_search_page_without_facets(client: httpx.Client) -> None:
+    page = client.get("/search", params={"q": "safety", "facets": "0"})
+    assert page.status_code == 200 and 'id="facets"' not in page.text
+    assert 'name="facets" value="0"' in page.text  # kept when the form is sent again
+    assert 'id="facets"' in client.get("/search", params={"q": "safety"}).text
