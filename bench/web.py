@@ -192,18 +192,22 @@ def _tree_pids(root: int) -> list[int]:
     return out
 
 
-def server_cpu_seconds(root: int) -> float | None:
-    """User + system CPU seconds of the server's processes so far (None where /proc is missing)."""
-    if not Path("/proc/self/stat").exists():
-        return None
-    total = 0
-    for pid in _tree_pids(root):
+def cpu_by_process(root: int) -> dict[int, float]:
+    """User + system CPU seconds so far of ``root`` and its descendants (empty where /proc is missing)."""
+    out = {}
+    for pid in _tree_pids(root) if Path("/proc/self/stat").exists() else []:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return out
+
+
+def server_cpu_seconds(root: int) -> float | None:
+    """User + system CPU seconds of the server's processes so far (None where /proc is missing)."""
+    found = cpu_by_process(root)
+    return sum(found.values()) if found else None
 
 
 async def load(
@@ -222,11 +226,19 @@ async def load(
     lat: list[float] = []
     errors: list[str] = []
     load_before = os.getloadavg()[0]
+    per_process = cpu_by_process(server_pid)
+    client_cpu = time.process_time()
     started = time.perf_counter()
     until = started + seconds
     await asyncio.gather(*(_client(port, paths, k * 13, until, True, lat, errors) for k in range(clients)))
     wall = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
     cpu_2 = server_cpu_seconds(server_pid)
+    # how the load spread over the processes (one busy worker and one idle one would halve the capacity)
+    spread = sorted(
+        (round(v - per_process.get(pid, 0.0), 2) for pid, v in cpu_by_process(server_pid).items()),
+        reverse=True,
+    )
     cpu_ms: dict[str, float | None] = {"single_client": None, "under_load": None}
     if cpu_0 is not None and cpu_1 is not None and cpu_2 is not None and alone and lat:
         cpu_ms["single_client"] = round((cpu_1 - cpu_0) / len(alone) * 1000, 2)
@@ -242,6 +254,8 @@ async def load(
         "requests_per_s": round(len(lat) / wall, 1),
         "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1] * 1000, 1)},
         "server_cpu_ms_per_request": cpu_ms,
+        "server_cpu_s_by_process": spread,
+        "load_generator_cpu_ms_per_request": round(client_cpu / max(len(lat), 1) * 1000, 2),
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
         "single_client_ms": {
@@ -265,6 +279,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=400, help="distinct searches in the mix")
     ap.add_argument("--seed", type=int, default=20250612)
     ap.add_argument("--home", type=Path, help="keep the built home here and reuse it on later runs")
+    ap.add_argument("--no-facets", action="store_true", help="ask for no facets (facets=false)")
     ap.add_argument(
         "--shared", type=Path, default=Path(os.environ.get("TBTWATCH_SHARED", REPO.parent / "shared"))
     )
@@ -280,6 +295,8 @@ def main() -> None:
             built = build_home(home, args.notices, args.shared, args.seed)
             paths = query_paths(built.pop("material"), built.pop("bench_search"), args.queries, args.seed)
             saved.write_text(json.dumps([built, paths], ensure_ascii=False), encoding="utf-8")
+        if args.no_facets:
+            paths = [p + "&facets=false" for p in paths]
         port = _free_port()
         proc = start_server(home, port, args.workers)
         try:
@@ -293,7 +310,10 @@ def main() -> None:
                 "bench": "web_search_api",
                 "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                 "index": built,
-                "server": {"uvicorn_workers": args.workers, "endpoint": "/api/search (facets + snippets)"},
+                "server": {
+                    "uvicorn_workers": args.workers,
+                    "endpoint": "/api/search (snippets" + (")" if args.no_facets else " + facets)"),
+                },
                 "load": {"clients": args.clients, "distinct_queries": len(paths), **figures},
                 "target": {"p95_ms": 100, "errors": 0},
                 "met": figures["latency_ms"]["p95"] < 100 and figures["errors"] == 0,

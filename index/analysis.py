@@ -55,6 +55,7 @@ _NOT_HAN_RUN = re.compile(f"[^{_class_body()}]+")
 _NON_HAN_WORD = re.compile(rf"[^\W_{_class_body()}]")
 # what tantivy's simple tokenizer calls a word (alphanumeric run), with each Han character on its own
 _EN_TOKEN = re.compile(rf"[^\W_{_class_body()}]+|{HAN_CLASS}")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 EN_ANALYZER = "tbt_en"
 CJK_ANALYZER = "tbt_cjk"
@@ -155,7 +156,8 @@ VOCABULARY = Vocabulary()
 def words(text: str) -> list[str]:
     """Every token of ``text`` in order (English words and single Han characters): a token's index in
     this list is its position in :func:`english_tokens`."""
-    return _EN_TOKEN.findall(text)
+    # ASCII text has no Han and its word characters are [A-Za-z0-9_]: the same tokens, found faster
+    return _ASCII_TOKEN.findall(text) if text.isascii() else _EN_TOKEN.findall(text)
 
 
 def is_han_char(word: str) -> bool:
