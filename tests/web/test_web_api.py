@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import httpx
 import orjson
@@ -11,10 +12,11 @@ from web_testlib import SIGNING_KEY
 
 from index.backend import open_backend
 from index.query import Query
-from tbtwatch.settings import Settings
+from tbtwatch.settings import Settings, load_settings
 from tbtwatch.web.i18n import translator
 from tbtwatch.web.render import deadline_text
 from tbtwatch.web.security import Keys, admin_session_valid, make_admin_session
+from tbtwatch.web.server import WebServer
 
 
 def test_api_search_returns_the_backend_results(client: httpx.Client, web_settings: Settings) -> None:
@@ -154,3 +156,17 @@ def test_search_page_without_facets(client: httpx.Client) -> None:
     assert page.status_code == 200 and 'id="facets"' not in page.text
     assert 'name="facets" value="0"' in page.text  # kept when the form is sent again
     assert 'id="facets"' in client.get("/search", params={"q": "safety"}).text
+
+
+def test_api_search_on_an_unreachable_elasticsearch_is_503(tmp_path: Path) -> None:
+    # the Elasticsearch search runs in the thread pool (not on the event loop): its errors still answer 503
+    (tmp_path / "tbtwatch.toml").write_text(
+        '[index]\nbackend = "elasticsearch"\nes_url = "http://127.0.0.1:9"\n', encoding="utf-8"
+    )
+    server = WebServer(load_settings(tmp_path, environ={}), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        r = httpx.get(f"{server.url}/api/search", params={"q": "toys"}, timeout=60)
+    finally:
+        server.stop()
+    assert r.status_code == 503 and "unavailable" in r.json()["detail"]
