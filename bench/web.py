@@ -10,7 +10,10 @@ on 127.0.0.1; the load generator is one asyncio process with keep-alive connecti
 mix of ``bench/search.py`` (English and Chinese words, phrases, member, cluster and date filters, paging)
 to ``/api/search`` with facets and snippets, closed-loop: each client sends its next request when the
 previous answer is read. Figures: latency p50/p95/p99 (ms), requests/s, errors (non-200 or broken), the
-service time of one client alone, and the machine's load average (other processes share the cores).
+service time of one client alone, the server's CPU time per request (user + system time of the
+uvicorn processes over the measured run, read from ``/proc``: less noisy than latency on a shared
+machine) and the machine's load average (other processes share the cores). ``--home DIR`` keeps the built
+home (and the query mix) in DIR and reuses it on the next run.
 """
 
 from __future__ import annotations
@@ -175,22 +178,71 @@ async def _client(
     return sent
 
 
-async def load(port: int, paths: list[str], clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+def _tree_pids(root: int) -> list[int]:
+    """``root`` and its descendants (uvicorn's supervisor and its worker processes)."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def cpu_by_process(root: int) -> dict[int, float]:
+    """User + system CPU seconds so far of ``root`` and its descendants (empty where /proc is missing)."""
+    out = {}
+    for pid in _tree_pids(root) if Path("/proc/self/stat").exists() else []:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return out
+
+
+def server_cpu_seconds(root: int) -> float | None:
+    """User + system CPU seconds of the server's processes so far (None where /proc is missing)."""
+    found = cpu_by_process(root)
+    return sum(found.values()) if found else None
+
+
+async def load(
+    port: int, paths: list[str], clients: int, seconds: float, warmup: float, server_pid: int
+) -> dict[str, Any]:
     """Warm-up (not recorded), then the measured run."""
     await asyncio.gather(
         *(_client(port, paths, k * 7, time.perf_counter() + warmup, False, [], []) for k in range(clients))
     )
     # service time: one client alone, so requests never queue (what a single search costs end to end)
     alone: list[float] = []
+    cpu_0 = server_cpu_seconds(server_pid)
     await _client(port, paths, 0, time.perf_counter() + min(5.0, seconds / 3), True, alone, [])
     alone.sort()
+    cpu_1 = server_cpu_seconds(server_pid)
     lat: list[float] = []
     errors: list[str] = []
     load_before = os.getloadavg()[0]
+    per_process = cpu_by_process(server_pid)
+    client_cpu = time.process_time()
     started = time.perf_counter()
     until = started + seconds
     await asyncio.gather(*(_client(port, paths, k * 13, until, True, lat, errors) for k in range(clients)))
     wall = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    cpu_2 = server_cpu_seconds(server_pid)
+    # how the load spread over the processes (one busy worker and one idle one would halve the capacity)
+    spread = sorted(
+        (round(v - per_process.get(pid, 0.0), 2) for pid, v in cpu_by_process(server_pid).items()),
+        reverse=True,
+    )
+    cpu_ms: dict[str, float | None] = {"single_client": None, "under_load": None}
+    if cpu_0 is not None and cpu_1 is not None and cpu_2 is not None and alone and lat:
+        cpu_ms["single_client"] = round((cpu_1 - cpu_0) / len(alone) * 1000, 2)
+        cpu_ms["under_load"] = round((cpu_2 - cpu_1) / len(lat) * 1000, 2)
     ordered = sorted(lat)
 
     def pct(p: float) -> float:
@@ -201,11 +253,15 @@ async def load(port: int, paths: list[str], clients: int, seconds: float, warmup
         "seconds": round(wall, 1),
         "requests_per_s": round(len(lat) / wall, 1),
         "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1] * 1000, 1)},
+        "server_cpu_ms_per_request": cpu_ms,
+        "server_cpu_s_by_process": spread,
+        "load_generator_cpu_ms_per_request": round(client_cpu / max(len(lat), 1) * 1000, 2),
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
         "single_client_ms": {
             "p50": round(alone[len(alone) // 2] * 1000, 1),
             "mean": round(sum(alone) / len(alone) * 1000, 1),
+            "requests": len(alone),
         },
         # other processes on the machine compete for the same cores: the 1-minute load average says how much
         "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
@@ -222,6 +278,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--queries", type=int, default=400, help="distinct searches in the mix")
     ap.add_argument("--seed", type=int, default=20250612)
+    ap.add_argument("--home", type=Path, help="keep the built home here and reuse it on later runs")
+    ap.add_argument("--no-facets", action="store_true", help="ask for no facets (facets=false)")
     ap.add_argument(
         "--shared", type=Path, default=Path(os.environ.get("TBTWATCH_SHARED", REPO.parent / "shared"))
     )
@@ -229,13 +287,20 @@ def main() -> None:
     if not (args.shared / "fixtures/news/page_text_excerpts.json").exists():
         sys.exit(f"no shared fixtures under {args.shared}: pass --shared /path/to/shared")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        built = build_home(home, args.notices, args.shared, args.seed)
-        paths = query_paths(built.pop("material"), built.pop("bench_search"), args.queries, args.seed)
+        home = args.home or Path(tmp) / "home"
+        saved = home / "bench_web.json"
+        if args.home and saved.exists():
+            built, paths = json.loads(saved.read_text(encoding="utf-8"))
+        else:
+            built = build_home(home, args.notices, args.shared, args.seed)
+            paths = query_paths(built.pop("material"), built.pop("bench_search"), args.queries, args.seed)
+            saved.write_text(json.dumps([built, paths], ensure_ascii=False), encoding="utf-8")
+        if args.no_facets:
+            paths = [p + "&facets=false" for p in paths]
         port = _free_port()
         proc = start_server(home, port, args.workers)
         try:
-            figures = asyncio.run(load(port, paths, args.clients, args.seconds, args.warmup))
+            figures = asyncio.run(load(port, paths, args.clients, args.seconds, args.warmup, proc.pid))
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=30)
@@ -245,7 +310,10 @@ def main() -> None:
                 "bench": "web_search_api",
                 "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                 "index": built,
-                "server": {"uvicorn_workers": args.workers, "endpoint": "/api/search (facets + snippets)"},
+                "server": {
+                    "uvicorn_workers": args.workers,
+                    "endpoint": "/api/search (snippets" + (")" if args.no_facets else " + facets)"),
+                },
                 "load": {"clients": args.clients, "distinct_queries": len(paths), **figures},
                 "target": {"p95_ms": 100, "errors": 0},
                 "met": figures["latency_ms"]["p95"] < 100 and figures["errors"] == 0,

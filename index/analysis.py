@@ -21,6 +21,7 @@ about five times slower and a full rebuild would miss its time budget.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 import tantivy
@@ -54,6 +55,7 @@ _NOT_HAN_RUN = re.compile(f"[^{_class_body()}]+")
 _NON_HAN_WORD = re.compile(rf"[^\W_{_class_body()}]")
 # what tantivy's simple tokenizer calls a word (alphanumeric run), with each Han character on its own
 _EN_TOKEN = re.compile(rf"[^\W_{_class_body()}]+|{HAN_CLASS}")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 EN_ANALYZER = "tbt_en"
 CJK_ANALYZER = "tbt_cjk"
@@ -108,9 +110,69 @@ def cjk_view(text: str) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def _term(word: str) -> str | None:
+def term(word: str) -> str | None:
+    """The English term of one word as :func:`english_tokens` gives it (None: stop word or too long)."""
     terms = english_analyzer().analyze(word)
     return terms[0] if terms else None
+
+
+class Vocabulary:
+    """Words seen so far grouped by their English term, so that a set intersection finds the words of a
+    text that have a given term (the highlighter's cheap pass). Thread-safe enough: a reader works on the
+    pair of sets it took, and a word is recorded under its term before it counts as known."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._known: set[str] = set()
+        self._by_term: dict[str, set[str]] = {}
+
+    def words_with_terms(self, distinct: set[str], terms: set[str]) -> dict[str, set[str]]:
+        """For each of ``terms``, the words of ``distinct`` whose term it is (Han characters excluded)."""
+        known, by_term = self._known, self._by_term
+        unknown = distinct - known
+        if unknown:
+            if len(known) + len(unknown) > self.limit:  # start afresh rather than grow without bound
+                known, by_term = set(), {}
+                self._known, self._by_term = known, by_term
+            for word in unknown:
+                t = term(word)
+                if t is not None and not is_han_char(word):
+                    by_term.setdefault(t, set()).add(word)
+                known.add(word)
+        out = {}
+        for t in terms:
+            forms = by_term.get(t)
+            if forms:
+                found = distinct & forms
+                if found:
+                    out[t] = found
+        return out
+
+
+#: The process-wide vocabulary of the highlighter.
+VOCABULARY = Vocabulary()
+
+
+def words(text: str) -> list[str]:
+    """Every token of ``text`` in order (English words and single Han characters): a token's index in
+    this list is its position in :func:`english_tokens`."""
+    # ASCII text has no Han and its word characters are [A-Za-z0-9_]: the same tokens, found faster
+    return _ASCII_TOKEN.findall(text) if text.isascii() else _EN_TOKEN.findall(text)
+
+
+def is_han_char(word: str) -> bool:
+    """True when ``word`` is one Han character (a token the English analysis skips)."""
+    return len(word) == 1 and _HAN_CHAR.match(word) is not None
+
+
+def is_word_char(ch: str) -> bool:
+    """True when ``ch`` belongs to an English word token (a letter or digit that is not Han)."""
+    return _NON_HAN_WORD.match(ch) is not None
+
+
+def tokens_from(text: str, start: int) -> Iterator[re.Match[str]]:
+    """Tokens of ``text`` from ``start`` on: the same tokens as the whole text's when ``start`` begins one."""
+    return _EN_TOKEN.finditer(text, start)
 
 
 def english_tokens(text: str) -> list[tuple[int, str, int, int]]:
@@ -124,9 +186,9 @@ def english_tokens(text: str) -> list[tuple[int, str, int, int]]:
         word = m.group()
         if len(word) == 1 and _HAN_CHAR.match(word):
             continue
-        term = _term(word)
-        if term is not None:
-            out.append((pos, term, m.start(), m.end()))
+        found = term(word)
+        if found is not None:
+            out.append((pos, found, m.start(), m.end()))
     return out
 
 
@@ -136,7 +198,7 @@ def english_terms(text: str) -> tuple[tuple[int, str], ...]:
     if not toks:
         return ()
     first = toks[0][0]
-    return tuple((pos - first, term) for pos, term, _s, _e in toks)
+    return tuple((pos - first, t) for pos, t, _s, _e in toks)
 
 
 def has_non_han_word(text: str) -> bool:

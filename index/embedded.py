@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import tantivy
 
 from index import analysis
@@ -108,19 +109,28 @@ class EmbeddedBackend(SearchBackend):
         self.rebuild_threads = rebuild_threads or min(4, os.cpu_count() or 1)
         self.schema = build_schema()
         self._open: tuple[str, tantivy.Index] | None = None
+        # (inode, mtime, size) of CURRENT when last read, and the name it held: a stat per search
+        # instead of reading the file (a rebuild replaces the file, so its inode changes)
+        self._pointer: tuple[tuple[int, int, int], str] | None = None
 
     # -- folders ---------------------------------------------------------------------------------
     def _current_name(self) -> str | None:
+        pointer = self.path / CURRENT
         try:
-            name = (self.path / CURRENT).read_text(encoding="utf-8").strip()
+            st = os.stat(pointer)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._pointer is not None and self._pointer[0] == stamp:
+                return self._pointer[1]
+            name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise IndexUnavailableError(f"cannot read {self.path / CURRENT}: {exc}") from exc
+            raise IndexUnavailableError(f"cannot read {pointer}: {exc}") from exc
         if not _NAME.match(name):
             raise IndexUnavailableError(
                 f"{self.path / CURRENT} names {name!r}, not an index folder. Fix: run `tbtwatch reindex`."
             )
+        self._pointer = (stamp, name)
         return name
 
     def _current_name_or_none(self) -> str | None:
@@ -393,15 +403,15 @@ class EmbeddedBackend(SearchBackend):
         ):
             if lo is None and hi is None:
                 continue
-            out.append(
-                tantivy.Query.range_query(
-                    s,
-                    field,
-                    tantivy.FieldType.Date,
-                    _day(lo.isoformat()) if lo else tantivy.MIN_DATETIME,
-                    _day(hi.isoformat()) if hi else tantivy.MAX_DATETIME,
-                )
-            )
+            # tantivy's dates span 1677-2262: a bound outside is no bound, or a range nothing is in
+            start = max(_day(lo.isoformat()), tantivy.MIN_DATETIME) if lo else tantivy.MIN_DATETIME
+            end = min(_day(hi.isoformat()), tantivy.MAX_DATETIME) if hi else tantivy.MAX_DATETIME
+            if (lo and _day(lo.isoformat()) > tantivy.MAX_DATETIME) or (
+                hi and _day(hi.isoformat()) < tantivy.MIN_DATETIME
+            ):
+                out.append(tantivy.Query.empty_query())
+                continue
+            out.append(tantivy.Query.range_query(s, field, tantivy.FieldType.Date, start, end))
         return out
 
     def tantivy_query(self, q: Query, plan: Plan | None = None) -> tantivy.Query:
@@ -466,7 +476,10 @@ class EmbeddedBackend(SearchBackend):
             raise IndexUnavailableError(
                 "document without a stored _source: rebuild the index with `tbtwatch reindex`"
             )
-        return dict(json.loads(raw))
+        source = orjson.loads(raw)
+        if not isinstance(source, dict):
+            raise IndexUnavailableError("a stored _source is not an object: rebuild the index")
+        return source
 
     def count(self, query: Query | None = None) -> int:
         """Number of documents (matching ``query``)."""
@@ -495,3 +508,4 @@ class EmbeddedBackend(SearchBackend):
     def close(self) -> None:
         """Forget the opened index (tantivy releases its files when the objects go)."""
         self._open = None
+        self._pointer = None

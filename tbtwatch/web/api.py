@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
+import orjson
 import yaml
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from alerts.errors import RecipientError
@@ -15,8 +16,8 @@ from alerts.repository import AlertsRepository
 from index.backend import Results
 from index.query import MAX_PAGE_SIZE
 from tbtwatch import members
-from tbtwatch.web import security, stats
-from tbtwatch.web.deps import Ctx
+from tbtwatch.web import schemas, security, stats
+from tbtwatch.web.deps import Ctx, WebContext
 from tbtwatch.web.errors import Forbidden, NotFound
 from tbtwatch.web.metrics import Registry, gauge
 from tbtwatch.web.searchform import SearchForm
@@ -27,64 +28,88 @@ Many = Annotated[list[str] | None, Query()]
 
 
 class _Json(JSONResponse):
-    """Compact UTF-8 JSON (Chinese as is)."""
+    """Compact UTF-8 JSON (Chinese as is), encoded by orjson (dataclasses such as hits included)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
     return _Json(data, status_code=status)
 
 
-@router.get("/api/search", tags=["search"], summary="Search notices with filters, facets and snippets")
-def api_search(
-    request: Request,
-    ctx: Ctx,
-    q: Annotated[str, Query(description='text: words, "phrases", 中文, AND/OR/NOT, -word, symbols')] = "",
-    kind: Many = None,
-    member: Many = None,
-    cluster: Many = None,
-    hs: Many = None,
-    risk: Many = None,
-    from_: Annotated[
-        str | None, Query(alias="from", description="distributed on or after (YYYY-MM-DD)")
-    ] = None,
-    to: Annotated[str | None, Query(description="distributed on or before (YYYY-MM-DD)")] = None,
-    open: Annotated[str | None, Query(description="1: open for comment today")] = None,
-    sort: Annotated[str, Query(description="relevance or date")] = "relevance",
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 20,
-) -> JSONResponse:
+def _param(name: str, schema: dict[str, Any], description: str, *, many: bool = False) -> dict[str, Any]:
+    """An OpenAPI query parameter (a repeatable one is an array of strings)."""
+    if many:
+        schema = {"type": "array", "items": schema}
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+#: The search parameters as documented. The handler reads them itself (:class:`SearchForm`): FastAPI's
+#: per-request parameter machinery cost more CPU than the search it fronted.
+SEARCH_PARAMETERS = [
+    _param(
+        "q", {"type": "string", "default": ""}, 'text: words, "phrases", 中文, AND/OR/NOT, -word, symbols'
+    ),
+    _param("kind", {"type": "string"}, "tbt, sps or news", many=True),
+    _param("member", {"type": "string"}, "WTO member code such as EU, USA", many=True),
+    _param("cluster", {"type": "string"}, "cluster id", many=True),
+    _param("hs", {"type": "string"}, "HS code prefix (digits)", many=True),
+    _param("risk", {"type": "string"}, "high, medium or low", many=True),
+    _param("from", {"type": "string", "format": "date"}, "distributed on or after (YYYY-MM-DD)"),
+    _param("to", {"type": "string", "format": "date"}, "distributed on or before (YYYY-MM-DD)"),
+    _param("open", {"type": "string"}, "1: open for comment today"),
+    _param("sort", {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}, "order"),
+    _param("page", {"type": "integer", "minimum": 1, "default": 1}, "page number"),
+    _param(
+        "size", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_SIZE, "default": 20}, "hits per page"
+    ),
+    _param("facets", {"type": "boolean", "default": True}, "false: leave the facet counts out (cheaper)"),
+]
+
+
+@router.get(
+    "/api/search",
+    tags=["search"],
+    summary="Search notices with filters, facets and snippets",
+    openapi_extra={"parameters": SEARCH_PARAMETERS},
+    responses={200: {"model": schemas.SearchPage}, **schemas.errors(400, 503)},
+)
+async def api_search(request: Request) -> JSONResponse:
     """One page of hits (snippets are HTML: escaped text with ``<mark>``), the exact total and facets.
 
     Repeatable filters (``kind``, ``member``, ``cluster``, ``hs``, ``risk``) also accept comma-separated values.
+    Bad parameters are a 400 with ``{"detail": ...}``. ``facets=false`` answers ``"facets": {}``.
     """
-    form = SearchForm.from_params(request.query_params)
-    results = ctx.backend.search(form.query(ctx.today()))
-    return _json({"query": q, **results_dict(results)})
+    ctx: WebContext = request.app.state.ctx
+    form = SearchForm.from_api_params(request.query_params)
+    query = form.query(ctx.today())
+    if ctx.settings.index.backend == "embedded":
+        # on the event loop: an embedded search is a millisecond or two of CPU, less than a thread hop costs
+        results = ctx.backend.search(query)
+    else:  # Elasticsearch: waiting on the network must not hold up the other requests
+        results = await run_in_threadpool(lambda: ctx.backend.search(query))
+    return _json({"query": form.q, **results_dict(results)})
 
 
 def results_dict(results: Results) -> dict[str, Any]:
-    """``Results.as_dict()`` built by hand: ``dataclasses.asdict`` deep-copies and costs more than the search."""
+    """``Results.as_dict()`` without the deep copy of ``dataclasses.asdict`` (orjson encodes hits and buckets)."""
     return {
         "total": results.total,
         "page": results.page,
         "size": results.size,
-        "hits": [
-            {"id": h.id, "score": h.score, "snippets": h.snippets, "fields": h.fields} for h in results.hits
-        ],
-        "facets": {
-            name: [{"key": b.key, "count": b.count} for b in buckets]
-            for name, buckets in results.facets.items()
-        },
+        "hits": results.hits,
+        "facets": results.facets,
         "backend": results.backend,
         "took_ms": results.took_ms,
     }
 
 
 @router.get(
-    "/api/notices/{notice_id:path}", tags=["notices"], summary="One notice with labels and its measure's life"
+    "/api/notices/{notice_id:path}",
+    tags=["notices"],
+    summary="One notice with labels and its measure's life",
+    responses=schemas.errors(404),
 )
 def api_notice(notice_id: str, ctx: Ctx) -> JSONResponse:
     """Every field, cluster labels and risk with reasons, the other documents of the measure, days left."""
@@ -137,6 +162,7 @@ async def require_bearer(request: Request, ctx: Ctx) -> None:
     tags=["admin"],
     summary="List recipients (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(403),
 )
 def api_recipients(ctx: Ctx) -> JSONResponse:
     """Every recipient with addresses and subscriptions."""
@@ -149,6 +175,7 @@ def api_recipients(ctx: Ctx) -> JSONResponse:
     tags=["admin"],
     summary="Create or update recipients (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(400, 403, 413),
 )
 def api_import_recipients(
     ctx: Ctx,
@@ -170,6 +197,7 @@ def api_import_recipients(
     tags=["admin"],
     summary="Remove a recipient (admin)",
     dependencies=[Depends(require_bearer)],
+    responses=schemas.errors(403, 404),
 )
 def api_remove_recipient(key: str, ctx: Ctx) -> JSONResponse:
     """Remove a recipient with its subscriptions; 404 when unknown."""

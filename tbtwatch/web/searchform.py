@@ -2,7 +2,8 @@
 
 Parameters: ``q`` text; ``kind``, ``risk`` (repeatable); ``member``, ``cluster``, ``hs`` (repeatable or
 comma-separated); ``from`` / ``to`` distribution dates (YYYY-MM-DD); ``open=1`` open for comment today;
-``sort`` relevance or date; ``page``; ``size``. Bad values raise :class:`QuerySyntaxError` (a 400).
+``sort`` relevance or date; ``page``; ``size``; ``facets`` (``0``/``false``: leave the facet counts out, which
+makes a search cheaper). Bad values raise :class:`QuerySyntaxError` (a 400).
 """
 
 from __future__ import annotations
@@ -35,9 +36,24 @@ def _date(value: str | None, name: str) -> date | None:
 def _int(value: str | None, name: str, default: int) -> int:
     if value is None or not value.strip():
         return default
-    if not value.strip().isdigit() or len(value.strip()) > 6:
+    digits = value.strip()
+    # isdigit() alone lets through "²" and other digits int() refuses
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 6:
         raise QuerySyntaxError(f"{name} must be a positive whole number")
-    return int(value)
+    return int(digits)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(value: str | None, name: str, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise QuerySyntaxError(f"{name} must be 1 or 0 (true or false)")
+    return word in _TRUE
 
 
 @dataclass(slots=True)
@@ -56,10 +72,11 @@ class SearchForm:
     sort: str = "relevance"
     page: int = 1
     size: int = PAGE_SIZE
+    facets: bool = True
 
     @classmethod
     def from_params(cls, params: QueryParams) -> SearchForm:
-        """Read the form from URL parameters (nothing is validated yet)."""
+        """Read the form from URL parameters (numbers and switches are checked; the query is not yet)."""
         return cls(
             q=params.get("q", "")[:2000],
             kinds=_many(params, "kind"),
@@ -73,7 +90,18 @@ class SearchForm:
             sort=params.get("sort", "relevance"),
             page=_int(params.get("page"), "page", 1),
             size=min(_int(params.get("size"), "size", PAGE_SIZE), MAX_PAGE_SIZE),
+            facets=_bool(params.get("facets"), "facets", True),
         )
+
+    @classmethod
+    def from_api_params(cls, params: QueryParams) -> SearchForm:
+        """Like :meth:`from_params`, but a page below 1 or a size above the maximum is an error, not clamped."""
+        form = cls.from_params(params)
+        if _int(params.get("page"), "page", 1) < 1:
+            raise QuerySyntaxError("page must be 1 or more")
+        if _int(params.get("size"), "size", PAGE_SIZE) > MAX_PAGE_SIZE:
+            raise QuerySyntaxError(f"size must be at most {MAX_PAGE_SIZE}")
+        return form
 
     def query(self, today: date, **overrides: object) -> Query:
         """The validated query; raises :class:`QuerySyntaxError` with a message for the user."""
@@ -92,6 +120,7 @@ class SearchForm:
             "sort": self.sort,
             "page": max(self.page, 1),
             "size": self.size,
+            "facets": self.facets,
         }
         values.update(overrides)
         return Query(**values)
@@ -111,6 +140,7 @@ class SearchForm:
             "sort": self.sort if self.sort != "relevance" else "",
             "page": str(self.page) if self.page > 1 else "",
             "size": str(self.size) if self.size != PAGE_SIZE else "",
+            "facets": "" if self.facets else "0",
         }
         data.update(changes)
         out: list[tuple[str, str]] = []

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,11 @@ def test_search_is_fast_enough_to_notice_regressions(embedded_loaded: EmbeddedBa
     for _ in range(20):
         embedded_loaded.search(q)
     assert (time.perf_counter() - started) / 20 < 0.05
+
+
+def test_dates_beyond_tantivys_range_are_searchable(embedded_loaded: EmbeddedBackend) -> None:
+    everything = embedded_loaded.count()
+    assert embedded_loaded.search(Query(distributed_from=date(96, 1, 1))).total == everything
+    assert embedded_loaded.search(Query(distributed_to=date(9999, 12, 31))).total == everything
+    assert embedded_loaded.search(Query(distributed_from=date(2263, 1, 1))).total == 0
+    assert embedded_loaded.search(Query(deadline_to=date(1600, 1, 1))).total == 0

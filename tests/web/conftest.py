@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_testlib import ADMIN_TOKEN, SIGNING_KEY, build_home
+from web_testlib import ADMIN_TOKEN, CASES, SIGNING_KEY, build_home
 
 from tbtwatch.settings import Settings, load_settings
 from tbtwatch.web.server import WebServer
@@ -48,3 +48,12 @@ def client(web_url: str) -> Iterator[httpx.Client]:
     """An HTTP client with its own cookie jar."""
     with httpx.Client(base_url=web_url, timeout=30, follow_redirects=False) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many generated cases the property tests of the web app ran."""
+    if CASES:
+        terminalreporter.section("web: generated cases")
+        for name, n in sorted(CASES.items()):
+            terminalreporter.write_line(f"{name}: {n}")
+        terminalreporter.write_line(f"total web generated cases run: {sum(CASES.values())}")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import httpx
+import orjson
 from web_testlib import SIGNING_KEY
 
 from index.backend import open_backend
 from index.query import Query
-from tbtwatch.settings import Settings
+from tbtwatch.settings import Settings, load_settings
 from tbtwatch.web.i18n import translator
 from tbtwatch.web.render import deadline_text
 from tbtwatch.web.security import Keys, admin_session_valid, make_admin_session
+from tbtwatch.web.server import WebServer
 
 
 def test_api_search_returns_the_backend_results(client: httpx.Client, web_settings: Settings) -> None:
@@ -130,4 +133,40 @@ def test_results_dict_is_as_dict(web_settings: Settings) -> None:
         Query(text="zzzq"),
     ):
         results = backend.search(query)
-        assert results_dict(results) == results.as_dict()
+        # hits and buckets stay dataclasses for orjson: the same JSON as the deep-copied dict
+        assert orjson.loads(orjson.dumps(results_dict(results))) == results.as_dict()
+
+
+def test_api_search_facets_can_be_left_out(client: httpx.Client) -> None:
+    params = {"q": "safety", "size": "5"}
+    full = client.get("/api/search", params=params).json()
+    bare = client.get("/api/search", params={**params, "facets": "false"}).json()
+    assert full["facets"]["member"] and bare["facets"] == {}
+    assert [h["id"] for h in bare["hits"]] == [h["id"] for h in full["hits"]]
+    assert bare["hits"] == full["hits"] and bare["total"] == full["total"]
+    assert client.get("/api/search", params={**params, "facets": "1"}).json()["facets"] == full["facets"]
+    bad = client.get("/api/search", params={**params, "facets": "maybe"})
+    assert bad.status_code == 400 and "facets" in bad.json()["detail"]
+    for odd in ("²", "١", "1.0", "-1"):  # digits int() refuses, or not whole positive numbers
+        assert client.get("/api/search", params={"page": odd}).status_code == 400, odd
+
+
+def test_search_page_without_facets(client: httpx.Client) -> None:
+    page = client.get("/search", params={"q": "safety", "facets": "0"})
+    assert page.status_code == 200 and 'id="facets"' not in page.text
+    assert 'name="facets" value="0"' in page.text  # kept when the form is sent again
+    assert 'id="facets"' in client.get("/search", params={"q": "safety"}).text
+
+
+def test_api_search_on_an_unreachable_elasticsearch_is_503(tmp_path: Path) -> None:
+    # the Elasticsearch search runs in the thread pool (not on the event loop): its errors still answer 503
+    (tmp_path / "tbtwatch.toml").write_text(
+        '[index]\nbackend = "elasticsearch"\nes_url = "http://127.0.0.1:9"\n', encoding="utf-8"
+    )
+    server = WebServer(load_settings(tmp_path, environ={}), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        r = httpx.get(f"{server.url}/api/search", params={"q": "toys"}, timeout=60)
+    finally:
+        server.stop()
+    assert r.status_code == 503 and "unavailable" in r.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,8 @@ WORKBOOK = FIXTURES / "eping" / "eping_export_2025-06.xlsx"
 WEB_FIXTURES = FIXTURES / "web"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123"
+#: Generated cases run per property test, printed in the terminal summary (``conftest.py``).
+CASES: Counter[str] = Counter()
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
