@@ -1,4 +1,5 @@
-"""Helpers of the reliability tests: a count of the generated cases run, and hostile text strategies."""
+"""Helpers of the reliability tests: a count of the generated cases run (printed by tests/conftest.py), and
+hostile text strategies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-#: test name -> generated cases run (printed in the pytest summary by conftest.py)
+#: test name -> generated cases run (printed in the pytest summary by tests/conftest.py)
 CASES: Counter[str] = Counter()
 
 #: Hypothesis settings of the fuzzing tests: enough cases to find the usual breakage, fast enough for CI.
