@@ -59,7 +59,6 @@ def smtp_env(port: int, **extra: str) -> dict[str, str]:
         "TBTWATCH_ALERTS__BASE_URL": "https://tbt.example.cn",
         "TBTWATCH_ALERTS__FROM_ADDRESS": "alerts@tbt.example.cn",
         "TBTWATCH_ALERTS__RETRY_BASE_SECONDS": "0.5",
-        "TBTWATCH_ALERTS__MAX_ATTEMPTS": "30",
         "TBTWATCH_EPING_API_KEY": API_KEY,
         "TBTWATCH_SIGNING_KEY": SIGNING_KEY,
     }
