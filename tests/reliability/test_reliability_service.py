@@ -32,7 +32,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
@@ -64,6 +64,8 @@ from service_faultlib import (  # noqa: E402
     store_state,
 )
 from test_reliability_sigkill import stored_count  # noqa: E402
+
+from tbtwatch.store import Store  # noqa: E402
 
 SEED = int(os.environ.get("TBTWATCH_FAULT_SEED", "8"))
 KILLS = int(os.environ.get("TBTWATCH_FAULT_RUNS", "5"))
@@ -491,3 +493,23 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
     assert oks >= 3, "the good feed stopped being crawled"
     assert summary["failed_runs"]["svc_500"] >= 3 and summary["failed_runs"]["svc_hang"] >= 3
     assert not left and not summary["failures"], (left, summary["failures"])
+
+
+def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
+    """A crawl killed with its service leaves its run open; ``serve --once`` (a home run by cron) closes it
+    as ``stopped`` once it is older than the run timeout and the grace, like ``serve`` does at start."""
+    svc = Service(tmp_path, MockServer(FIXTURES / "crawlers" / "mirror"))  # the mirror is not needed
+    svc.write_sources({"eping_api": {**eping_source(FIRST_DAY), "enabled": False}})
+    long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+    recent = (datetime.now(UTC) - timedelta(seconds=30)).isoformat(timespec="seconds")
+    with Store.open(svc.home / "tbtwatch.sqlite3") as store, store.transaction():
+        store.conn.executemany(
+            "INSERT INTO source_runs (source, started_at) VALUES (?, ?)",
+            [("eping_api", long_ago), ("eping_api", recent)],
+        )
+    svc.start("--once", "--json", extra=smtp_env(free_port()))
+    assert svc.proc is not None and svc.proc.wait(120) == 0, svc.read_log()[-3000:]
+    svc.proc = None
+    runs = _runs(svc.home, "eping_api")
+    assert runs[0][0] == "stopped" and runs[0][1] is not None, runs
+    assert runs[1][1] is None, "a run that may still be going was closed"
