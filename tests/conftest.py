@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -31,17 +32,31 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield h
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """After the reliability tests: how many generated (hypothesis) cases each fuzzing test ran, and the total.
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """How many generated (hypothesis) cases each fuzzing test ran, and the JSON summary of the service
+    fault-injection tests (also saved as ``fault-summary.json`` in the session's temp folder).
 
-    Kept here rather than in ``tests/reliability/conftest.py``: tests import ``conftest`` by name, and a later
-    conftest module would shadow the one they mean.
+    Kept here rather than in ``tests/reliability/conftest.py``: conftest modules of several test folders share
+    the module name ``conftest``, and one would shadow another.
     """
     lib = sys.modules.get("reliability_testlib")
     cases = getattr(lib, "CASES", None)
-    if not cases:
+    if cases:
+        terminalreporter.section("generated cases (hypothesis)")
+        for name, n in sorted(cases.items()):
+            terminalreporter.write_line(f"{name}: {n}")
+        terminalreporter.write_line(f"total generated cases run: {sum(cases.values())}")
+    summary = getattr(lib, "SUMMARY", None)
+    if not summary or lib is None:
         return
-    terminalreporter.section("generated cases (hypothesis)")
-    for name, n in sorted(cases.items()):
-        terminalreporter.write_line(f"{name}: {n}")
-    terminalreporter.write_line(f"total generated cases run: {sum(cases.values())}")
+    failed = [
+        r.nodeid for r in terminalreporter.stats.get("failed", []) if "test_reliability_service" in r.nodeid
+    ]
+    data = lib.session_summary(summary, failed)
+    terminalreporter.section("fault injection (tbtwatch serve)")
+    terminalreporter.write_line(json.dumps(data, ensure_ascii=False))
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        path = factory.getbasetemp() / "fault-summary.json"
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        terminalreporter.write_line(f"saved in {path}")

@@ -187,6 +187,8 @@ def _run_once(settings: Settings, sources: dict[str, Source]) -> OnceReport:
     try:
         with Store.open(settings.store_path) as store:
             clear_removed(store, [n for n, s in sources.items() if s.enabled])
+            # a home run by cron with --once only must close the runs of a killed service too
+            close_stale_runs(settings, store, sources)
             latest = store.runs(limit=1)
         before = latest[0].id if latest else 0
         enabled = [name for name, src in sorted(sources.items()) if src.enabled]

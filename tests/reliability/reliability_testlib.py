@@ -4,6 +4,7 @@ hostile text strategies."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -17,6 +18,10 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+#: test name -> JSON summary of a fault-injection test of the service (printed and saved by conftest.py)
+SUMMARY: dict[str, dict[str, Any]] = {}
 
 
 def count(name: str) -> None:
@@ -55,3 +60,20 @@ HOSTILE_TEXT = st.one_of(
     st.text(max_size=80),
     st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=10), max_size=5).map("".join),
 )
+
+
+def session_summary(parts: dict[str, dict[str, Any]], failed_tests: list[str]) -> dict[str, Any]:
+    """The totals over the tests (runs, kills, pairs expected/delivered/duplicated, failures: the failed
+    tests and what each test noted) and each test's own figures."""
+    pairs = {"expected": 0, "delivered": 0, "duplicated": 0, "missing": 0}
+    for part in parts.values():
+        for key in pairs:
+            pairs[key] += int(part.get("pairs", {}).get(key, 0))
+    return {
+        "runs": sum(int(p.get("runs", 0)) for p in parts.values()),
+        "kills": sum(int(p.get("kills", 0)) for p in parts.values()),
+        "pairs": pairs,
+        "failures": failed_tests
+        + [f"{name}: {f}" for name, p in parts.items() for f in p.get("failures", [])],
+        "tests": parts,
+    }
