@@ -116,6 +116,13 @@ def html_selector(body: bytes, content_type: bytes | str | None = None) -> Selec
     return selector(decode_html(body, content_type))
 
 
+def attr(node: Selector, name: str) -> str:
+    """One attribute's value ('' when absent); other attributes with names lxml refuses do not matter."""
+    root = node.root
+    value = root.get(name) if hasattr(root, "get") else None
+    return str(value or "")
+
+
 def text_of(node: Selector | None) -> str:
     """All text inside a node, with whitespace cleaned."""
     if node is None:

@@ -15,7 +15,7 @@ from parsel import Selector
 
 from crawlers.errors import ParseError
 from crawlers.items import Translation
-from crawlers.parsers.common import absolute, find_date, html_selector, text_of
+from crawlers.parsers.common import absolute, attr, find_date, html_selector, text_of
 
 DIGEST_LINK = re.compile(r"/meiritongbao/\d+\.html$")
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -47,7 +47,7 @@ def parse_digest_list(body: bytes, url: str, content_type: bytes | str | None = 
     sel = html_selector(body, content_type)
     out: dict[str, DigestLink] = {}
     for a in sel.css("a[href]"):
-        link = absolute((a.attrib.get("href") or "").split("#")[0], url)
+        link = absolute((attr(a, "href")).split("#")[0], url)
         if not link or not DIGEST_LINK.search(urlsplit(link).path):
             continue
         if link not in out:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crawlers.items import NewsItem
-from crawlers.parsers.common import absolute, block_text, find_date, first, html_selector, text_of
+from crawlers.parsers.common import absolute, attr, block_text, find_date, first, html_selector, text_of
 from tbtwatch import normalise
 
 ARTICLE_PATH = re.compile(r"^/p/[0-9A-Za-z_-]+\.html$")
@@ -67,7 +67,7 @@ def parse_list(body: bytes, url: str, content_type: bytes | str | None = None) -
     page = ListPage()
     seen: set[str] = set()
     for a in sel.css("a[href]"):
-        href = (a.attrib.get("href") or "").strip()
+        href = (attr(a, "href")).strip()
         path = urlsplit(href).path if href.startswith(("http://", "https://")) else href.split("?")[0]
         if not ARTICLE_PATH.match(path):
             continue
@@ -75,7 +75,7 @@ def parse_list(body: bytes, url: str, content_type: bytes | str | None = None) -
         if link in seen:
             continue
         seen.add(link)
-        title = normalise.clean_text(a.attrib.get("title") or "") or text_of(a)
+        title = normalise.clean_text(attr(a, "title")) or text_of(a)
         page.articles.append((link, title))
     m = _PAGES.search(text_of(sel))
     page.total_pages = int(m[1]) if m else None
