@@ -3,7 +3,7 @@
 Each message is marked in the store right after its channel answers (one commit per message), so a
 crash loses nothing and repeats at most the messages that were in flight (DESIGN.md invariant 3).
 A channel that cannot be reached stops its pool for this run: the messages not tried stay due and are
-tried on the next run, without using up their attempts; so does the e-mail that found the relay down.
+tried on the next run, without using up their attempts.
 """
 
 from __future__ import annotations
@@ -160,12 +160,7 @@ class Delivery:
                     self._fail(row, str(exc), report)
                 except ConnectionFailure as exc:
                     state.setdefault("halt", str(exc))
-                    if row.channel == "email":
-                        # the relay itself is down: the message was never handed over, so it stays due and
-                        # keeps its attempts (a long outage must not make messages fail for good)
-                        queue.appendleft(row)
-                    else:  # one robot's URL: its message waits, the other robots' messages go next run
-                        self._retry(row, exc, now, report)
+                    self._retry(row, exc, now, report)
                 except TemporaryFailure as exc:
                     self._retry(row, exc, now, report)
                 else:
