@@ -25,10 +25,13 @@ Criteria semantics:
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from alerts.recipients import RISK_LEVEL, normalise_keyword
 from alerts.repository import StoredSubscription
@@ -111,9 +114,12 @@ class KeywordMatcher:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A recipient matched a notice: the first subscription that matched and why (all its subscriptions)."""
+class Match(NamedTuple):
+    """A recipient matched a notice: the first subscription that matched and why (all its subscriptions).
+
+    A named tuple rather than a frozen dataclass: a busy notice makes hundreds of matches, and a tuple is
+    built several times faster.
+    """
 
     recipient_id: int
     notice_id: str
@@ -123,8 +129,6 @@ class Match:
 
 @dataclass(slots=True)
 class _Rule:
-    sid: int
-    rid: int
     clusters: frozenset[str]
     hs: tuple[str, ...]
     hs_ext: frozenset[str]
@@ -145,11 +149,20 @@ class _Features:
     risk: int
 
 
+def _first(entry: tuple[int, int, list[str]]) -> int:
+    return entry[0]
+
+
 class SubscriptionIndex:
     """Subscriptions filed by anchor criterion; :meth:`match` finds every (recipient, notice) match."""
 
     def __init__(self, subscriptions: Iterable[StoredSubscription]) -> None:
+        # Subscriptions with the same criteria (many exporters follow one HS heading, many warning points one
+        # cluster) share one rule: it is checked and explained once per notice, then every owner gets the match.
         self.rules: list[_Rule] = []
+        self.owners: list[list[tuple[int, int, int]]] = []  # per rule: (order, subscription id, recipient id)
+        self.count = 0
+        shape_of: dict[tuple[object, ...], int] = {}
         self.by_cluster: dict[str, list[int]] = {}
         self.by_hs: dict[str, list[int]] = {}
         self.by_hs_ext: dict[str, list[int]] = {}
@@ -158,10 +171,8 @@ class SubscriptionIndex:
         self.by_kind: dict[str, list[int]] = {}
         self.always: list[int] = []
         keywords: set[str] = set()
-        for sub in subscriptions:
+        for order, sub in enumerate(subscriptions):
             rule = _Rule(
-                sid=sub.id,
-                rid=sub.recipient_id,
                 clusters=frozenset(sub.clusters),
                 hs=tuple(sub.hs_prefixes),
                 hs_ext=frozenset(p[:k] for p in sub.hs_prefixes for k in range(2, len(p))),
@@ -170,13 +181,20 @@ class SubscriptionIndex:
                 kinds=frozenset(sub.kinds),
                 min_risk=RISK_LEVEL.get(sub.min_risk or "", 0),
             )
-            keywords.update(rule.keywords)
-            self._file(len(self.rules), rule)
-            self.rules.append(rule)
+            key = (rule.clusters, rule.hs, rule.keywords, rule.members, rule.kinds, rule.min_risk)
+            at = shape_of.get(key)
+            if at is None:
+                at = shape_of[key] = len(self.rules)
+                keywords.update(rule.keywords)
+                self._file(at, rule)
+                self.rules.append(rule)
+                self.owners.append([])
+            self.owners[at].append((order, sub.id, sub.recipient_id))
+            self.count += 1
         self.keywords = KeywordMatcher(keywords)
 
     def __len__(self) -> int:
-        return len(self.rules)
+        return self.count
 
     def _file(self, idx: int, rule: _Rule) -> None:
         options: list[tuple[float, str]] = []
@@ -271,11 +289,13 @@ class SubscriptionIndex:
 
     @staticmethod
     def _reasons(r: _Rule, f: _Features, risk: str | None) -> list[str]:
-        out = [f"cluster:{c}" for c in sorted(r.clusters & f.clusters)]
+        out = [f"cluster:{c}" for c in sorted(r.clusters & f.clusters)] if r.clusters else []
         if r.hs:
             out += [f"hs:{p}" for p in r.hs if p in f.hs_prefixes]
-            out += [f"hs:{c}" for c in sorted(r.hs_ext & f.hs_codes)]
-        out += [f"kw:{k}" for k in sorted(r.keywords & f.keywords)]
+            if r.hs_ext:
+                out += [f"hs:{c}" for c in sorted(r.hs_ext & f.hs_codes)]
+        if r.keywords:
+            out += [f"kw:{k}" for k in sorted(r.keywords & f.keywords)]
         if r.members:
             out.append(f"member:{f.member}")
         if r.kinds:
@@ -285,29 +305,62 @@ class SubscriptionIndex:
         return out
 
     def match_one(self, notice: Notice, labels: Labels | None) -> list[Match]:
-        """Every recipient matching one notice (one Match per recipient)."""
+        """Every recipient matching one notice (one Match per recipient).
+
+        A recipient's match names its first matching subscription (in the order they were given) and the
+        reasons of all its matching subscriptions, in that order, without repeats.
+        """
         f = self.features(notice, labels)
-        per_recipient: dict[int, tuple[int, list[str]]] = {}
-        rules = self.rules
+        found: dict[int, list[tuple[int, int, list[str]]]] = {}
+        rules, owners = self.rules, self.owners
         accepts = self._accepts
-        for idx in sorted(self.candidates(f)):
-            rule = rules[idx]
+        explain = self._reasons
+        risk = labels.risk.value if labels else None
+        for at in self.candidates(f):
+            rule = rules[at]
             if not accepts(rule, f):
                 continue
-            reasons = self._reasons(rule, f, labels.risk.value if labels else None)
-            seen = per_recipient.get(rule.rid)
-            if seen is None:
-                per_recipient[rule.rid] = (rule.sid, reasons)
-            else:
-                seen[1].extend(r for r in reasons if r not in seen[1])
-        return [
-            Match(rid, notice.id, sid, tuple(reasons))
-            for rid, (sid, reasons) in sorted(per_recipient.items())
-        ]
+            reasons = explain(rule, f, risk)
+            for order, sid, rid in owners[at]:
+                entries = found.get(rid)
+                if entries is None:
+                    found[rid] = [(order, sid, reasons)]
+                else:
+                    entries.append((order, sid, reasons))
+        nid = notice.id
+        out: list[Match] = []
+        for rid in sorted(found):
+            entries = found[rid]
+            if len(entries) == 1:
+                out.append(Match(rid, nid, entries[0][1], tuple(entries[0][2])))
+                continue
+            entries.sort(key=_first)
+            merged = list(entries[0][2])
+            for _order, _sid, more in entries[1:]:
+                merged.extend(r for r in more if r not in merged)
+            out.append(Match(rid, nid, entries[0][1], tuple(merged)))
+        return out
 
     def match(self, notices: Sequence[Notice], labels: Mapping[str, Labels]) -> list[Match]:
-        """Every (recipient, notice) match of a batch."""
+        """Every (recipient, notice) match of a batch.
+
+        The cyclic garbage collector is paused meanwhile: a batch makes hundreds of thousands of small,
+        acyclic objects (matches, reasons), and with the subscriptions' objects alive the collections they
+        trigger cost nearly as much as the matching itself.
+        """
         out: list[Match] = []
-        for notice in notices:
-            out.extend(self.match_one(notice, labels.get(notice.id)))
+        with _gc_paused():
+            for notice in notices:
+                out.extend(self.match_one(notice, labels.get(notice.id)))
         return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
