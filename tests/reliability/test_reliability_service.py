@@ -501,3 +501,38 @@ def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
     runs = _runs(svc.home, "eping_api")
     assert runs[0][0] == "stopped" and runs[0][1] is not None, runs
     assert runs[1][1] is None, "a run that may still be going was closed"
+
+
+def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> None:
+    """Only the service is SIGKILLed while a crawl hangs: the crawl (in its own session) notices that its
+    parent is gone and stops within the stop grace, instead of hanging on for minutes unwatched."""
+    with MockServer(FIXTURES / "crawlers" / "mirror") as _url:
+        mirror = type("Mirror", (), {"url": _url})()
+        svc = Service(tmp_path, mirror)
+        svc.write_sources(
+            {
+                "svc_hang": {
+                    **_sources_with_faults()["svc_hang"],
+                    "run_timeout": "120s",  # the service would stop it only after 2 minutes
+                }
+            }
+        )
+        svc.start("--once", extra=smtp_env(free_port()))
+        svc.wait_for("the crawl", lambda: len(env_of_processes(f"TBTWATCH_HOME={svc.home}")) >= 2)
+        svc.wait_for("the hung request", lambda: _runs(svc.home, "svc_hang"))
+        assert svc.proc is not None
+        svc.proc.kill()
+        svc.proc.wait(30)
+        svc.proc = None
+        killed = time.monotonic()
+        left = _wait_no_crawls(svc.home, timeout=60)
+        lived = time.monotonic() - killed
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    SUMMARY.setdefault("orphan_crawl", {"runs": 1, "kills": 1, "failures": []})["seconds_after_kill"] = round(
+        lived, 1
+    )
+    assert not left, f"the crawl of a killed service still runs {lived:.0f} s later"
+    log = (svc.home / "logs" / "crawl-svc_hang.log").read_text(encoding="utf-8", errors="replace")
+    assert "is gone: stopping the crawl" in log
