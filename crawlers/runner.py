@@ -140,6 +140,7 @@ def run_crawl(
             "TBTWATCH_OUTPUT": str(Path(output).resolve()) if output else "",
             "LOG_FILE": str(log_file),
             "LOG_FILE_APPEND": "False",
+            "TBTWATCH_STOP_GRACE": str(grace),
             **(scrapy_settings or {}),
         }
         for key, value in overrides.items():

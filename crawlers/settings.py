@@ -40,6 +40,8 @@ AUTOTHROTTLE_START_DELAY = max(5.0, _crawl.min_delay_seconds)
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawlers.extensions.PoliteAutoThrottle": 0,
+    # A crawl whose service died stops itself (crawlers/orphan.py).
+    "crawlers.orphan.OrphanWatch": 0,
     # No remote console on a service host.
     "scrapy.extensions.telnet.TelnetConsole": None,
 }

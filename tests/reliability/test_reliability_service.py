@@ -73,8 +73,40 @@ DAYS_PER_RUN = 10
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _once(svc: Any, extra: dict[str, str]) -> None:
+def _outbox(home: Path) -> list[tuple[str, str, int]]:
+    """(Message-ID, status, attempts) of every outbox message."""
+    conn = sqlite3.connect(f"file:{home / 'tbtwatch.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        return [
+            (str(r[0]), str(r[1]), int(r[2]))
+            for r in conn.execute("SELECT message_id, status, attempts FROM outbox")
+        ]
+    finally:
+        conn.close()
+
+
+def _cycle(svc: Any, extra: dict[str, str], summary: dict[str, Any]) -> None:
+    """One ``serve --once`` cycle to its end; a non-zero exit is noted as a failure."""
+    summary["runs"] += 1
     svc.start("--once", "--json", extra=extra)
+    assert svc.proc is not None
+    code = svc.proc.wait(180)
+    svc.proc = None
+    if code != 0:
+        summary["failures"].append(f"cycle {summary['runs']} exited {code}")
+
+
+def _kill_point(point: str, rng: random.Random, home: Path, handler: Handler) -> Callable[[], bool]:
+    """When to kill: once the store has 1-20 notices more (``stored``: mid-ingest or later), the relay has
+    taken 1-25 messages more (``sent``: mid-send), or after 0.5-10 s (``time``)."""
+    if point == "stored":
+        stored = stored_count(home) + rng.randint(1, 2 * DAYS_PER_RUN)
+        return lambda: stored_count(home) >= stored
+    if point == "sent":
+        sent = handler.count() + rng.randint(1, 25)
+        return lambda: handler.count() >= sent
+    deadline = time.monotonic() + rng.uniform(0.5, 10.0)
+    return lambda: time.monotonic() >= deadline
 
 
 def _wait_exit_or_kill(
@@ -160,25 +192,10 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
                     )
                     svc.write_sources({"eping_api": eping_source(until, page_size=100)})
                     point = rng.choice(["stored", "sent", "time"])
-                    if point == "stored":
-                        target = stored_count(svc.home) + rng.randint(1, 2 * DAYS_PER_RUN)
-
-                        def when(t: int = target) -> bool:
-                            return stored_count(svc.home) >= t
-                    elif point == "sent":
-                        target = handler.count() + rng.randint(1, 25)
-
-                        def when(t: int = target) -> bool:
-                            return handler.count() >= t
-                    else:
-                        deadline = time.monotonic() + rng.uniform(0.5, 10.0)
-
-                        def when(d: float = deadline) -> bool:
-                            return time.monotonic() >= d
-
+                    when = _kill_point(point, rng, svc.home, handler)
                     with_crawl = rng.random() < 0.5
                     summary["runs"] += 1
-                    _once(svc, extra)
+                    svc.start("--once", "--json", extra=extra)
                     if _wait_exit_or_kill(svc, when, with_crawl=with_crawl):
                         summary["kills"] += 1
                         summary["kills_by_point"][point] += 1
@@ -190,13 +207,7 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
                         summary["clean_runs"] += 1
                 # recovery: restart, one more full cycle (in a minute without digests yet)
                 summary["recovery_wait_seconds"] = _wait_for_fresh_minute(svc.home)
-                summary["runs"] += 1
-                _once(svc, extra)
-                assert svc.proc is not None
-                code = svc.proc.wait(180)
-                svc.proc = None
-                if code != 0:
-                    summary["failures"].append(f"recovery cycle exited {code}")
+                _cycle(svc, extra, summary)
                 left = _wait_no_crawls(svc.home, timeout=30)
             finally:
                 svc.close()
@@ -238,29 +249,6 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
     assert not acc.operator, acc.operator
     assert not summary["failures"], summary["failures"]
     assert summary["kills"] >= KILLS
-
-
-def _outbox(home: Path) -> list[tuple[str, str, int]]:
-    """(Message-ID, status, attempts) of every outbox message."""
-    conn = sqlite3.connect(f"file:{home / 'tbtwatch.sqlite3'}?mode=ro", uri=True, timeout=30)
-    try:
-        return [
-            (str(r[0]), str(r[1]), int(r[2]))
-            for r in conn.execute("SELECT message_id, status, attempts FROM outbox")
-        ]
-    finally:
-        conn.close()
-
-
-def _cycle(svc: Any, extra: dict[str, str], summary: dict[str, Any]) -> None:
-    """One ``serve --once`` cycle to its end; a non-zero exit is noted as a failure."""
-    summary["runs"] += 1
-    svc.start("--once", "--json", extra=extra)
-    assert svc.proc is not None
-    code = svc.proc.wait(180)
-    svc.proc = None
-    if code != 0:
-        summary["failures"].append(f"cycle {summary['runs']} exited {code}")
 
 
 DOWN_CYCLES = 3
@@ -513,3 +501,38 @@ def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
     runs = _runs(svc.home, "eping_api")
     assert runs[0][0] == "stopped" and runs[0][1] is not None, runs
     assert runs[1][1] is None, "a run that may still be going was closed"
+
+
+def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> None:
+    """Only the service is SIGKILLed while a crawl hangs: the crawl (in its own session) notices that its
+    parent is gone and stops within the stop grace, instead of hanging on for minutes unwatched."""
+    with MockServer(FIXTURES / "crawlers" / "mirror") as _url:
+        mirror = type("Mirror", (), {"url": _url})()
+        svc = Service(tmp_path, mirror)
+        svc.write_sources(
+            {
+                "svc_hang": {
+                    **_sources_with_faults()["svc_hang"],
+                    "run_timeout": "120s",  # the service would stop it only after 2 minutes
+                }
+            }
+        )
+        svc.start("--once", extra=smtp_env(free_port()))
+        svc.wait_for("the crawl", lambda: len(env_of_processes(f"TBTWATCH_HOME={svc.home}")) >= 2)
+        svc.wait_for("the hung request", lambda: _runs(svc.home, "svc_hang"))
+        assert svc.proc is not None
+        svc.proc.kill()
+        svc.proc.wait(30)
+        svc.proc = None
+        killed = time.monotonic()
+        left = _wait_no_crawls(svc.home, timeout=60)
+        lived = time.monotonic() - killed
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    SUMMARY.setdefault("orphan_crawl", {"runs": 1, "kills": 1, "failures": []})["seconds_after_kill"] = round(
+        lived, 1
+    )
+    assert not left, f"the crawl of a killed service still runs {lived:.0f} s later"
+    log = (svc.home / "logs" / "crawl-svc_hang.log").read_text(encoding="utf-8", errors="replace")
+    assert "is gone: stopping the crawl" in log
