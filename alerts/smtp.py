@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiosmtplib
 
@@ -88,7 +89,7 @@ class SmtpSender:
 
     async def _connect(self) -> aiosmtplib.SMTP:
         cfg = self.config
-        client = aiosmtplib.SMTP(
+        client = _Client(
             hostname=cfg.host,
             port=cfg.port,
             username=cfg.username or None,
@@ -173,8 +174,31 @@ class SmtpSender:
             await _shut(client, polite=True)
 
 
+class _Client(aiosmtplib.SMTP):
+    """aiosmtplib's client, remembering the transports it closes.
+
+    ``SMTP.close`` (also called by ``connect`` when a login or a TLS upgrade fails) forgets its transport at
+    once, while a TLS transport closes its socket only after the close_notify exchange. :func:`_shut` uses
+    the remembered transports to wait for their sockets, and drops them if the peer is too slow.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.closed_transports: list[asyncio.BaseTransport] = []
+
+    def close(self) -> None:
+        """Close as aiosmtplib does, remembering the transport."""
+        if self.transport is not None:
+            self.closed_transports.append(self.transport)
+        super().close()
+
+
+def _socket_open(transport: asyncio.BaseTransport) -> bool:
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.fileno() != -1
+
+
 async def _shut(client: aiosmtplib.SMTP, *, polite: bool) -> None:
-    protocol = client.protocol
     if polite and client.is_connected:
         try:
             await client.quit()
@@ -183,13 +207,13 @@ async def _shut(client: aiosmtplib.SMTP, *, polite: bool) -> None:
     else:
         client.close()
     # A TLS connection closes only after the close_notify exchange, and an event loop that ends before that
-    # leaks the socket: wait (briefly) until the protocol has dropped its transport.
+    # leaks the socket: wait (briefly) until the sockets are closed, then drop what is still open.
+    transports = list(getattr(client, "closed_transports", ()))
     deadline = time.monotonic() + 2.0
-    while protocol is not None and protocol.transport is not None and time.monotonic() < deadline:
+    while any(_socket_open(t) for t in transports) and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
-    transport = protocol.transport if protocol is not None else None
-    if isinstance(transport, asyncio.Transport):
-        # the peer did not finish the exchange in time (a slow or busy relay): drop the socket now
-        transport.abort()
-        for _ in range(3):  # abort closes the socket on the loop's next iterations
-            await asyncio.sleep(0)
+    for transport in transports:
+        if _socket_open(transport) and isinstance(transport, asyncio.Transport):
+            transport.abort()  # the peer did not finish the exchange in time (a slow or busy relay)
+    for _ in range(3):  # abort closes the socket on the loop's next iterations
+        await asyncio.sleep(0)
