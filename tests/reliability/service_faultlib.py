@@ -5,7 +5,6 @@ accounting of delivered digests, and the JSON summary of the session."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import sqlite3
 from collections import Counter
@@ -86,23 +85,6 @@ def eping_source(until: date, *, interval: str = "1h", page_size: int = 10) -> d
     }
 
 
-def recipients_yaml(path: Path) -> None:
-    """The SIGKILL test's exporters (immediate digests), so both suites expect the same pairs."""
-    lines = ["recipients:"]
-    for key, sub in SUBSCRIPTIONS.items():
-        for c in range(COPIES):
-            lines += [
-                f"  - id: exp-{key}-{c}",
-                "    type: exporter",
-                f"    name: 企业 {key} {c}",
-                f"    addresses: [{key}-{c}@e.example.cn]",
-                "    frequency: immediate",
-                "    subscriptions:",
-                "      - " + json.dumps(sub),
-            ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def served(until: date) -> set[str]:
     """Symbols of the synthetic notices distributed up to ``until``."""
     return {
@@ -113,7 +95,7 @@ def served(until: date) -> set[str]:
 
 
 def expected_pairs(notices: set[str]) -> set[tuple[str, str]]:
-    """(address, notice) pairs the recipients of :func:`recipients_yaml` must receive."""
+    """(address, notice) pairs the recipients of :func:`test_reliability_sigkill._recipients_file` must receive."""
     return {
         (f"{key}-{c}@e.example.cn", nid)
         for key, sub in SUBSCRIPTIONS.items()

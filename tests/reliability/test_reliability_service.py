@@ -58,11 +58,11 @@ from service_faultlib import (  # noqa: E402
     expected_pairs,
     last_digest_minute,
     pair_figures,
-    recipients_yaml,
     served,
     smtp_env,
     store_state,
 )
+from test_reliability_sigkill import _recipients_file as recipients_yaml  # noqa: E402  (same exporters)
 from test_reliability_sigkill import stored_count  # noqa: E402
 
 from tbtwatch.store import Store  # noqa: E402
