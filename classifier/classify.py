@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from classifier.companions import Companions
 from classifier.doc import Doc
 from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, RiskGrader, load_risk
@@ -62,6 +63,7 @@ class Classifier:
         self.settings = settings or ClassifierSettings.model_validate({})
         self.model = model
         self.rules = RuleMatcher(taxonomy, rule_weights)
+        self.companions = Companions(taxonomy)
         self.combine = combine or CombineWeights()
         self.grader = RiskGrader(risk, self.settings.high_risk, self.settings.medium_risk)
 
@@ -107,8 +109,9 @@ class Classifier:
 
     def _scores(
         self, doc: Doc, model_row: Sequence[float] | None
-    ) -> tuple[dict[str, tuple[float, list[str]]], set[str]]:
-        """Scores, and the clusters whose product the title names beside an HS-decided best cluster."""
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
+        """Scores, the clusters whose product the title names beside an HS-decided best cluster, and the
+        clusters a negative phrase in the title or products rules out."""
         s, cw = self.settings, self.combine
         evidence = self.rules.evidence(doc)
         hs_top = max((ev.hs for ev in evidence.values()), default=0.0)
@@ -140,10 +143,10 @@ class Classifier:
         in_title = set()
         if hs_top >= cw.hs_decides:
             in_title = {cid for cid, ev in evidence.items() if ev.title_product and not ev.negated}
-        return out, in_title
+        return out, in_title, {cid for cid, ev in evidence.items() if ev.negated}
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
-        scored, in_title = self._scores(doc, model_row)
+        scored, in_title, negated = self._scores(doc, model_row)
         top = max((sc for sc, _ in scored.values()), default=0.0)
         # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
         # air-conditioner rule): keep it only when it is within relative_min of the best, unless the
@@ -157,6 +160,7 @@ class Classifier:
             ),
             key=lambda t: (-t[1], t[0]),
         )[: self.combine.max_clusters]
+        kept += self.companions.add(doc, kept, negated)
         clusters = [
             ClusterLabel(cluster_id=cid, score=round(min(sc, 1.0), 4), reasons=rs) for cid, sc, rs in kept
         ]

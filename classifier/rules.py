@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from classifier.doc import Doc
+from classifier.pasted import ICS_TITLES, CodeTexts, read_titles
 from classifier.taxonomy import Taxonomy
 from classifier.text import cjk_runs, fold, has_cjk, tokens
 
@@ -351,6 +352,7 @@ class RuleMatcher:
         self.weights = weights or RuleWeights()
         hs = read_hs_descriptions() if hs_descriptions is None else hs_descriptions
         self.index = KeywordIndex(taxonomy, self.weights, hs)
+        self.pasted = CodeTexts(hs, read_titles(ICS_TITLES))
         self._sector = {c.id: c.sector for c in taxonomy.clusters}
         self._hs: dict[str, list[str]] = defaultdict(list)
         self._hs_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -444,9 +446,13 @@ class RuleMatcher:
         """Keyword evidence per cluster, the clusters negated in the title or products, and those
         whose product keyword is in the title."""
         w = self.weights
+        products = doc.products
+        if any(doc.codes()):
+            # code titles pasted into the products text are the codes in words: the HS/ICS rules count them
+            products = self.pasted.split(products).own
         fields = [
             ("title", f"{doc.title}\n{doc.title_zh}"),
-            ("products", f"{doc.products}\n{doc.products_zh}"),
+            ("products", f"{products}\n{doc.products_zh}"),
             ("description", doc.description),
         ]
         factor = {"title": w.field_title, "products": w.field_products, "description": w.field_description}
@@ -502,8 +508,8 @@ class RuleMatcher:
             ev.reasons.extend(reasons)
             ev.title_product = cid in title_product
         for cid in negated:
-            if cid in out:
-                out[cid].negated = True
+            # also a cluster without any evidence: the model's score and companions must see it
+            out[cid].negated = True
         return dict(out)
 
 

@@ -4,7 +4,9 @@ Every cluster has an ``id`` (stable: evaluation sets, subscriptions and the inde
 HS match prefixes, ICS codes, English and Chinese keywords, negative keywords, products (English, Chinese
 and ``products_other``: French/Spanish names), places and risk themes. An optional top-level ``sectors``
 mapping gives the words of a measure that covers a whole sector (all food), which then concerns every
-cluster of that sector. The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
+cluster of that sector. An optional top-level ``companions`` list says when a label brings a second one: a
+rule on vehicle components (``auto_parts``) in a passenger-car context concerns car makers too
+(``nev_vehicles``). The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
 names the file, the cluster id, the key and the fix. The file is re-read when it changes on disk, so an
 edit takes effect without code changes (and, for a running service, on the next batch).
 
@@ -49,8 +51,9 @@ _LIST_KEYS = (
 )
 _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
-_TOP_KEYS = frozenset({"version", "clusters", "sectors"})
+_TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions"})
 _SECTOR_KEYS = ("keywords_en", "keywords_zh", "negative_keywords")
+_COMPANION_KEYS = ("from", "to", "context", "factor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +97,40 @@ class Sector:
     negative_keywords: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Companion:
+    """A label that brings another: when ``source`` is labelled and a ``context`` phrase occurs, ``target``
+    is labelled too, at ``factor`` times the source's score (unless the target is negated)."""
+
+    source: str
+    target: str
+    context: tuple[str, ...]
+    factor: float = 0.9
+
+
 class Taxonomy:
     """The validated clusters, in file order, with a content hash for model artifacts."""
 
     def __init__(
-        self, clusters: list[Cluster], source: str, version: int = 1, sectors: list[Sector] | None = None
+        self,
+        clusters: list[Cluster],
+        source: str,
+        version: int = 1,
+        sectors: list[Sector] | None = None,
+        companions: list[Companion] | None = None,
     ) -> None:
         self.clusters = clusters
         self.source = source
         self.version = version
         self.sectors = sectors or []
+        self.companions = companions or []
         self.by_id = {c.id: c for c in clusters}
         self.ids = [c.id for c in clusters]
         content: list[Any] = [asdict(c) for c in clusters]
         if self.sectors:
             content.append({"sectors": [asdict(s) for s in self.sectors]})
+        if self.companions:
+            content.append({"companions": [asdict(c) for c in self.companions]})
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True)
         #: SHA-256 of the clusters' content: a model trained on another taxonomy is not used.
         self.hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -206,7 +228,52 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
                 **{key: tuple(dict.fromkeys(values)) for key, values in lists.items()},
             )
         )
-    return Taxonomy(clusters, source, version, _sectors(data.get("sectors"), clusters, source))
+    return Taxonomy(
+        clusters,
+        source,
+        version,
+        _sectors(data.get("sectors"), clusters, source),
+        _companions(data.get("companions"), clusters, source),
+    )
+
+
+def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companion]:
+    """The optional ``companions`` list: ``{from, to, context, factor}`` mappings."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise TaxonomyError(
+            f"{source}: 'companions' must be a list of mappings with {', '.join(_COMPANION_KEYS)}"
+        )
+    ids = {c.id for c in clusters}
+    out = []
+    for pos, item in enumerate(raw):
+        where = f"{source}: companions[{pos}]"
+        if not isinstance(item, dict):
+            raise TaxonomyError(f"{where}: expected a mapping with {', '.join(_COMPANION_KEYS)}")
+        extra = sorted(set(item) - set(_COMPANION_KEYS))
+        if extra:
+            raise TaxonomyError(
+                f"{where}: unknown key(s) {', '.join(map(repr, extra))}. Fix: use {', '.join(_COMPANION_KEYS)}."
+            )
+        ends = {}
+        for key in ("from", "to"):
+            value = item.get(key)
+            if value not in ids:
+                raise TaxonomyError(
+                    f"{where}: '{key}' {value!r} is not a cluster id. Fix: use an id of 'clusters'."
+                )
+            ends[key] = str(value)
+        if ends["from"] == ends["to"]:
+            raise TaxonomyError(f"{where}: 'from' and 'to' are the same cluster. Fix: remove the entry.")
+        context = _string_list(item.get("context"), "context", where)
+        if not context:
+            raise TaxonomyError(f"{where}: 'context' needs at least one phrase")
+        factor = item.get("factor", 0.9)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+            raise TaxonomyError(f"{where}: 'factor' {factor!r} must be a number in (0, 1]")
+        out.append(Companion(ends["from"], ends["to"], tuple(dict.fromkeys(context)), float(factor)))
+    return out
 
 
 def _sectors(raw: Any, clusters: list[Cluster], source: str) -> list[Sector]:

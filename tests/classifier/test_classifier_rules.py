@@ -160,3 +160,50 @@ def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Class
     # a narrow food product that no cluster makes cancels the sector reading
     milk = _clusters(rules, "Labelling of milk", products="Food for human consumption")
     assert not food & set(milk)
+
+
+def test_a_component_rule_for_cars_concerns_car_makers_too(rules: Classifier) -> None:
+    # config companions: auto_parts in a passenger-car context brings nev_vehicles
+    found = _clusters(rules, "Federal Motor Vehicle Safety Standard No. 210; Seat belt anchorages")
+    assert "auto_parts" in found and "nev_vehicles" in found
+    assert found["nev_vehicles"][:1] == ["with:auto_parts"]
+    # child restraint systems: a negative phrase of nev_vehicles, so the companion is not added
+    found = _clusters(rules, "Federal Motor Vehicle Safety Standard No. 213a; Child restraint systems")
+    assert "auto_parts" in found and "nev_vehicles" not in found
+    # no passenger-car context: no companion
+    found = _clusters(rules, "Brake pads for agricultural tractors")
+    assert "auto_parts" in found and "nev_vehicles" not in found
+
+
+def test_pasted_code_titles_are_not_keywords(rules: Classifier) -> None:
+    # The member pasted the title of HS chapter 32 (dyes ... paints ... inks) on a wood-primer standard: with the
+    # code in use, its words are not read as keywords (the chapter code is weak evidence on its own).
+    products = (
+        "TANNING OR DYEING EXTRACTS; TANNINS AND THEIR DERIVATIVES; DYES, PIGMENTS AND OTHER COLOURING MATTER; "
+        "PAINTS AND VARNISHES; PUTTY AND OTHER MASTICS; INKS (HS code(s): 32); Paints and varnishes (ICS code(s): 87.040)"
+    )
+    found = _clusters(rules, "Primers for wood - Specification", products=products)
+    assert "textile_fabrics_fibres" not in found and "chemicals_dyes_fluoro" not in found
+    # the member's own words before a code stay keywords
+    found = _clusters(
+        rules, "Energy efficiency", products="Washing machines and washer-dryers (HS code(s): 8450)"
+    )
+    assert "household_appliances" in found and "fasteners" not in found
+
+
+def test_code_texts_split() -> None:
+    from classifier.pasted import CodeTexts
+
+    ct = CodeTexts(
+        {"32": "Tanning or dyeing extracts; dyes, pigments; paints, varnishes; inks"},
+        {"71.100.70": "Cosmetics. Toiletries"},
+    )
+    split = ct.split(
+        "Milking jelly for udders; Cosmetics. Toiletries (ICS code(s): 71.100.70); Dyes, paints (HS code(s): 32)"
+    )
+    assert split.own == "Milking jelly for udders"
+    assert "Cosmetics. Toiletries" in split.pasted and "Dyes, paints" in split.pasted
+    assert (
+        ct.split("Toy cars (HS code(s): 9503)").own == "Toy cars"
+    )  # title unknown: kept as the member's words
+    assert ct.split("no codes here").own == "no codes here"

@@ -134,6 +134,7 @@ def test_config_dir_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     conf.mkdir()
     data = _base()
     data["clusters"] = [c for c in data["clusters"] if c["id"] in ("toys", "tea")]  # type: ignore[union-attr]
+    data.pop("companions")  # they name vehicle clusters, not in this two-cluster file
     _write(conf, data)
     (conf / "risk.yaml").write_text(
         (BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"), encoding="utf-8"
@@ -172,3 +173,29 @@ def test_sector_keywords_are_validated(tmp_path: Path) -> None:
 def test_bundled_sectors(taxonomy: Taxonomy) -> None:
     food = [s for s in taxonomy.sectors if s.id == "agrifood"]
     assert food and "food establishments" in food[0].keywords_en and "milk" in food[0].negative_keywords
+
+
+@pytest.mark.parametrize(
+    ("companion", "message"),
+    [
+        (
+            {"from": "auto_parts", "to": "no_such", "context": ["x"]},
+            r"companions\[0\]: 'to' 'no_such' is not a cluster id",
+        ),
+        ({"from": "toys", "to": "toys", "context": ["x"]}, r"'from' and 'to' are the same cluster"),
+        ({"from": "toys", "to": "tea", "context": []}, r"'context' needs at least one phrase"),
+        ({"from": "toys", "to": "tea", "context": ["x"], "factor": 2}, r"'factor' 2 must be a number"),
+        ({"from": "toys", "to": "tea", "context": ["x"], "when": "y"}, r"unknown key\(s\) 'when'"),
+    ],
+)
+def test_companion_validation(tmp_path: Path, companion: dict[str, object], message: str) -> None:
+    data = _base()
+    data["companions"] = [companion]
+    with pytest.raises(TaxonomyError, match=message):
+        load_taxonomy(_write(tmp_path, data))
+
+
+def test_companions_change_the_taxonomy_hash(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    data = _base()
+    data.pop("companions")
+    assert load_taxonomy(_write(tmp_path, data)).hash != taxonomy.hash
