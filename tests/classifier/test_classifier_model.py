@@ -79,7 +79,7 @@ def test_model_reason_and_version_in_labels(
 ) -> None:
     clf = Classifier(taxonomy, risk_config, model=trained)
     label = clf.classify_docs(
-        [Doc(id="news:1", title="Nouvelles règles pour les jouets en bois", kind="news")]
+        [Doc(id="news:1", title="玩具安全新规", kind="news")]
     )[0]
     assert label.model_version == trained.version
     reasons = [r for c in label.clusters for r in c.reasons]
