@@ -78,9 +78,7 @@ def test_model_reason_and_version_in_labels(
     trained: TextModel, taxonomy: Taxonomy, risk_config: RiskConfig
 ) -> None:
     clf = Classifier(taxonomy, risk_config, model=trained)
-    label = clf.classify_docs(
-        [Doc(id="news:1", title="玩具安全新规", kind="news")]
-    )[0]
+    label = clf.classify_docs([Doc(id="news:1", title="玩具安全新规", kind="news")])[0]
     assert label.model_version == trained.version
     reasons = [r for c in label.clusters for r in c.reasons]
     assert any(r.startswith("model:") for r in reasons)
