@@ -25,7 +25,7 @@ from classifier.companions import Companions
 from classifier.doc import Doc
 from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, RiskGrader, load_risk
-from classifier.rules import RuleMatcher, RuleWeights
+from classifier.rules import Evidence, RuleMatcher, RuleWeights
 from classifier.taxonomy import Taxonomy, load_taxonomy
 from tbtwatch.models import ClusterLabel, Labels, Notice
 from tbtwatch.settings import ClassifierSettings, Settings
@@ -45,6 +45,9 @@ class CombineWeights:
     relative_min: float = 0.6
     negated_factor: float = 0.3
     hs_miss_title: float = 1.0
+    #: an HS code that several clusters share (850440: LED drivers and PV inverters) counts less for a
+    #: cluster the text says nothing about when it names another of them
+    hs_shared_no_text: float = 0.4
 
 
 class Classifier:
@@ -118,14 +121,20 @@ class Classifier:
         specific = [c for c in doc.codes()[0] if len(c) >= 4]
         hs_miss = bool(specific) and hs_top == 0.0
         model_weight = cw.model_weight_with_hs if hs_top >= cw.hs_decides else cw.model_weight
+        modelled: set[str] = set()
+        if model_row is not None and self.model is not None:
+            ids = self.model.cluster_ids
+            modelled = {cid for j, cid in enumerate(ids) if float(model_row[j]) >= s.model_min_score}
+        unsupported = _shared_code_without_text(evidence, modelled)
         out: dict[str, tuple[float, list[str]]] = {}
         for cid, ev in evidence.items():
+            hs = ev.hs * cw.hs_shared_no_text if cid in unsupported else ev.hs
             text_part = 1.0 - (1.0 - ev.ics) * (1.0 - ev.kw)
             if hs_miss:
                 # HS codes are often wrong in notifications (thobes coded as worn clothing, bleaching
                 # powder as textile machinery): a product named in the title is damped less.
                 text_part *= cw.hs_miss_title if ev.title_product else cw.hs_miss_factor
-            out[cid] = (1.0 - (1.0 - ev.hs) * (1.0 - text_part), list(ev.reasons))
+            out[cid] = (1.0 - (1.0 - hs) * (1.0 - text_part), list(ev.reasons))
         if model_row is not None:
             for j, cid in enumerate(self.model.cluster_ids if self.model else ()):
                 p = float(model_row[j])
@@ -169,3 +178,20 @@ class Classifier:
         return Labels(
             notice_id=doc.id, clusters=clusters, risk=risk, risk_reasons=reasons, model_version=self.version
         )
+
+
+def _shared_code_without_text(evidence: dict[str, Evidence], modelled: set[str]) -> set[str]:
+    """Clusters whose HS evidence is a code shared with another cluster that the text (keywords, ICS or the
+    model) supports while it supports them not: the code cannot tell them apart, the text can."""
+    by_code: dict[str, list[str]] = {}
+    for cid, ev in evidence.items():
+        if ev.hs_reason:
+            by_code.setdefault(ev.hs_reason, []).append(cid)
+    out: set[str] = set()
+    for cids in by_code.values():
+        if len(cids) < 2:
+            continue
+        supported = {c for c in cids if evidence[c].kw > 0 or evidence[c].ics > 0 or c in modelled}
+        if supported:
+            out.update(c for c in cids if c not in supported)
+    return out

@@ -77,6 +77,8 @@ class Evidence:
     ics: float = 0.0
     kw: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    #: the HS reason (``hs:850440``): a code several clusters share is decided by the text
+    hs_reason: str = ""
     #: a negative phrase of the cluster names the subject (title or products) and no keyword of the
     #: cluster does: "school buses" for passenger cars, "toy poodle" for toys
     negated: bool = False
@@ -496,6 +498,7 @@ class RuleMatcher:
         for cid, (score, reason) in self.hs(hs_codes, doc.kind).items():
             ev = out[cid]
             ev.hs = score
+            ev.hs_reason = reason
             ev.reasons.append(reason)
         for cid, (score, reason) in self.ics(ics_codes).items():
             ev = out[cid]

@@ -207,3 +207,14 @@ def test_code_texts_split() -> None:
         ct.split("Toy cars (HS code(s): 9503)").own == "Toy cars"
     )  # title unknown: kept as the member's words
     assert ct.split("no codes here").own == "no codes here"
+
+
+def test_a_code_two_clusters_share_is_decided_by_the_text(rules: Classifier) -> None:
+    # 850440 (static converters) is a prefix of both lighting (LED drivers) and pv_solar (inverters)
+    found = _clusters(rules, "Photovoltaic inverters: compulsory registration", hs_codes=["850440"])
+    assert "pv_solar" in found and "lighting" not in found
+    found = _clusters(rules, "LED drivers: safety requirements", hs_codes=["850440"])
+    assert "lighting" in found and "pv_solar" not in found
+    # no text for either: the code alone still names both
+    found = _clusters(rules, "Static converters", hs_codes=["850440"])
+    assert {"lighting", "pv_solar"} <= set(found)
