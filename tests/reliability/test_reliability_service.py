@@ -42,7 +42,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from testutil import FIXTURES, REPO
 
-sys.path[:0] = [str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
+sys.path[:0] = [
+    str(REPO / "tests" / "crawlers"),
+    str(REPO / "tests" / "alerts"),
+    str(REPO / "tests" / "service"),
+]
 
 from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
 from crawl_mockserver import MockServer  # noqa: E402
@@ -51,9 +55,7 @@ from service_faultlib import (  # noqa: E402
     API_KEY,
     FIRST_DAY,
     ITEMS,
-    Service,
     account,
-    env_of_processes,
     eping_source,
     expected_pairs,
     last_digest_minute,
@@ -62,6 +64,7 @@ from service_faultlib import (  # noqa: E402
     smtp_env,
     store_state,
 )
+from service_helpers import Service, env_of_processes  # noqa: E402
 from test_reliability_sigkill import _recipients_file as recipients_yaml  # noqa: E402  (same exporters)
 from test_reliability_sigkill import stored_count  # noqa: E402
 
