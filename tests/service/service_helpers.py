@@ -82,10 +82,10 @@ class Service:
         self.proc = None
         return code
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run ``tbtwatch ARGS`` on this home."""
+    def cli(self, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``tbtwatch ARGS`` on this home (``extra``: more environment overrides)."""
         return subprocess.run(
-            tbtwatch_cmd(*args), env=self.env(), capture_output=True, text=True, timeout=120, cwd=REPO
+            tbtwatch_cmd(*args), env=self.env(extra), capture_output=True, text=True, timeout=120, cwd=REPO
         )
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
