@@ -438,6 +438,20 @@ class AlertsRepository:
                 )
         return cur.rowcount > 0
 
+    def resubscribe_address(self, address_id: int) -> bool:
+        """Make an unsubscribed address receive digests again; False when it was not unsubscribed.
+
+        The next digests and reminders go to it again (they go to the active addresses). Messages cancelled when
+        it unsubscribed stay cancelled; alerts of a recipient left with no active address and no webhook were
+        put in no digest meanwhile, and the next digest carries them.
+        """
+        with self.store.transaction():
+            cur = self.conn.execute(
+                "UPDATE recipient_addresses SET unsubscribed_at=NULL WHERE id=? AND unsubscribed_at IS NOT NULL",
+                (address_id,),
+            )
+        return cur.rowcount > 0
+
     def revoke_token(self, token_hash: str, address_id: int, reason: str, when: datetime) -> None:
         """Remember a revoked token and give the address a new nonce (so new messages carry a new token)."""
         with self.store.transaction():

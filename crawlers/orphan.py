@@ -3,9 +3,13 @@
 The runner enforces a crawl's timeout from the parent process; a crawl runs in its own session, so it
 survives the death of its service, and without this a hung crawl would then run on unwatched (a request
 hanging past ``DOWNLOAD_TIMEOUT`` is retried: minutes). Once a second the crawl checks its parent; when it
-has changed, the crawl stops the way the runner stops it: SIGINT (Scrapy closes the spider and records the
-run), a second SIGINT after ``TBTWATCH_STOP_GRACE`` seconds, SIGKILL 5 s later. A run cut short like that is
-closed as ``stopped`` by the next start of the service.
+has changed, the crawl stops the way the runner stops it: SIGINT (Scrapy closes the spider once the requests
+in flight end), a second SIGINT after ``TBTWATCH_STOP_GRACE`` seconds, SIGKILL 5 s later.
+
+Nobody is left to record why the crawl ended, so it tells the ingest pipeline through two signals: it sends
+:data:`crawl_orphaned` before the first SIGINT (the run then closes as ``stopped``, as at a service shutdown,
+not ``failed``: the source did nothing wrong) and :data:`crawl_abandoned` before the second one (which ends
+the process without closing the spider: the pipeline closes the run as ``stopped`` there and then).
 """
 
 from __future__ import annotations
@@ -23,11 +27,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Sent (no arguments) when the parent is gone, before the crawl is asked to stop.
+crawl_orphaned = object()
+#: Sent (argument ``grace``: the seconds waited) before the crawl is stopped without closing its spider.
+crawl_abandoned = object()
+
 
 class OrphanWatch:
     """Stops the crawl when its parent process is gone."""
 
-    def __init__(self, grace: float) -> None:
+    def __init__(self, crawler: Crawler, grace: float) -> None:
+        self.crawler = crawler
         self.grace = grace
         self.parent = os.getppid()
         self.loop: task.LoopingCall | None = None
@@ -36,7 +46,7 @@ class OrphanWatch:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> OrphanWatch:
         """Scrapy's constructor hook."""
-        ext = cls(crawler.settings.getfloat("TBTWATCH_STOP_GRACE", 30.0))
+        ext = cls(crawler, crawler.settings.getfloat("TBTWATCH_STOP_GRACE", 30.0))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -58,7 +68,16 @@ class OrphanWatch:
         self.fired = True
         log.warning("the process that started this crawl (pid %d) is gone: stopping the crawl", self.parent)
         pid = os.getpid()
+        self.crawler.signals.send_catch_log(crawl_orphaned)
         os.kill(pid, signal.SIGINT)
         clock = cast(Any, reactor)  # the installed reactor provides IReactorTime
-        clock.callLater(self.grace, os.kill, pid, signal.SIGINT)
+        clock.callLater(self.grace, self.force, pid)
         clock.callLater(self.grace + 5.0, os.kill, pid, signal.SIGKILL)
+
+    def force(self, pid: int) -> None:
+        """The crawl did not close within the grace: let the run be recorded, then stop the process."""
+        log.warning(
+            "the crawl did not stop within %.0f s: stopping it without closing the spider", self.grace
+        )
+        self.crawler.signals.send_catch_log(crawl_abandoned, grace=self.grace)
+        os.kill(pid, signal.SIGINT)

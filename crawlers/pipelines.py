@@ -30,6 +30,7 @@ from crawlers.items import (
     as_raw,
 )
 from crawlers.middlewares import offsite_filtered
+from crawlers.orphan import crawl_abandoned, crawl_orphaned
 from crawlers.parsers.common import canonical_url, is_http_url
 from tbtwatch import members, normalise, symbols
 from tbtwatch.eping import build_notices
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BODY = 200_000
+#: Status of a run stopped before its end without failing (as crawlers.runner records a shutdown).
+STOPPED = "stopped"
+ORPHAN_NOTE = "stopped: the service that started this crawl is gone"
 
 
 class InvalidItem(DropItem):
@@ -251,10 +255,13 @@ class IngestPipeline:
         self.store: Store | None = None
         self.ingestor: Ingestor | None = None
         self.translations = {"new": 0, "changed": 0, "unchanged": 0}
+        self.orphaned = False
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.offsite_filtered, signal=offsite_filtered)
+        crawler.signals.connect(self.orphan, signal=crawl_orphaned)
+        crawler.signals.connect(self.abandoned, signal=crawl_abandoned)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IngestPipeline:
@@ -335,27 +342,52 @@ class IngestPipeline:
             where = f"{origin} redirected to {request.url}" if origin else request.url
             self.ingestor.error(f"{where}: not followed: {reason}")
 
+    def orphan(self) -> None:
+        """The service that started this crawl is gone (crawlers.orphan): the run will end ``stopped``."""
+        self.orphaned = True
+
+    def abandoned(self, grace: float) -> None:
+        """The orphaned crawl is about to be stopped without closing the spider: record the run now."""
+        self._finish("shutdown", detail=f"requests still in flight {grace:.0f} s later were abandoned")
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Finish the run: flush, record counts and status, keep the new state after a clean run."""
+        self._finish(reason, spider)
+
+    def _finish(self, reason: str, spider: Spider | None = None, detail: str = "") -> None:
         ing, store = self.ingestor, self.store
         if ing is None or store is None:
             return
+        self.ingestor = self.store = None  # closed once, whether by spider_closed or abandoned
         try:
-            if reason != "finished":
+            if reason == "finished":
+                report = ing.close()
+            elif self.orphaned:
+                # neither a success nor a failure of the source, like a crawl stopped at a service shutdown
+                note = f"{ORPHAN_NOTE} (crawl ended early: {reason}{'; ' + detail if detail else ''})"
+                report = ing.close(status=STOPPED, message="; ".join([note, *ing.report.messages[:4]]))
+            else:
                 ing.error(f"crawl ended early: {reason}")
-            report = ing.close(status="failed" if reason != "finished" else None)
-            if reason == "finished" and report.errors == 0 and hasattr(spider, "state_after_success"):
+                report = ing.close(status="failed")
+            if (
+                reason == "finished"
+                and report.errors == 0
+                and spider is not None
+                and hasattr(spider, "state_after_success")
+            ):
                 state = spider.state_after_success()
                 if state is not None:
                     store.set_state(ing.source, state)
-            self._write_summary(reason)
+            self._write_summary(ing, reason)
         finally:
             store.close()
-            self.store = None
 
-    def _write_summary(self, reason: str) -> None:
-        assert self.ingestor is not None
-        r = self.ingestor.report
+    def _write_summary(self, ingestor: Ingestor, reason: str) -> None:
+        r = ingestor.report
+        if reason == "finished":
+            status = "ok" if r.errors == 0 else "errors"
+        else:
+            status = STOPPED if self.orphaned else "failed"
         data = {
             "source": r.source,
             "items": r.read,
@@ -364,11 +396,9 @@ class IngestPipeline:
             "unchanged": r.unchanged,
             "quarantined": r.quarantined,
             "errors": r.errors,
-            "status": "ok"
-            if reason == "finished" and r.errors == 0
-            else ("errors" if reason == "finished" else "failed"),
+            "status": status,
             "reason": reason,
-            "run_id": self.ingestor.run_id,
+            "run_id": ingestor.run_id,
             "messages": r.messages[:50],
             "translations": dict(self.translations),
         }

@@ -24,23 +24,24 @@ class PortInUseError(TbtwatchError):
     """The web app's port is taken."""
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise :class:`PortInUseError` when ``host:port`` cannot be listened on (checked before the crawls,
-    so a taken port fails in a second rather than after the pipeline)."""
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: a free port), for the web app to serve on later; raise
+    :class:`PortInUseError` when it cannot be bound. Bound before the crawls, so a taken port fails in a
+    second rather than after the pipeline, and the digests' links carry the real port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            taken = exc.errno == errno.EADDRINUSE
-            why = (
-                "已被占用 is already in use" if taken else f"无法监听 cannot be listened on ({exc.strerror})"
-            )
-            raise PortInUseError(
-                f"网页端口 web port {host}:{port} {why}. "
-                f"Fix: pass --port with a free port (e.g. --port {port + 1}), or --no-web."
-            ) from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        taken = exc.errno == errno.EADDRINUSE
+        why = "已被占用 is already in use" if taken else f"无法监听 cannot be listened on ({exc.strerror})"
+        raise PortInUseError(
+            f"网页端口 web port {host}:{port} {why}. "
+            f"Fix: pass --port with a free port (e.g. --port {port + 1}), or --no-web."
+        ) from None
+    return sock
 
 
 def _web_base(host: str, port: int) -> str:
@@ -83,12 +84,13 @@ def demo_cmd(
     host = base.web.host
     web_port = base.web.port if port is None else port
     extra: dict[str, str] = {}
+    sock: socket.socket | None = None
     if not no_web:
-        if web_port:
-            run_guarded(lambda: check_port(host, web_port))
+        sock = run_guarded(lambda: bind_port(host, web_port))
+        web_port = int(sock.getsockname()[1])  # the real one when --port 0 asked for any free port
         if base.alerts.base_url == AlertsSettings().base_url:
             # links in the digests point at the web app this demo starts
-            extra["TBTWATCH_ALERTS__BASE_URL"] = _web_base(host, web_port or 8000)
+            extra["TBTWATCH_ALERTS__BASE_URL"] = _web_base(host, web_port)
 
     def progress(result: SourceResult) -> None:
         if not as_json:
@@ -125,18 +127,22 @@ def demo_cmd(
         return s, mirror, report
 
     try:
-        s, mirror, report = run_guarded(pipeline)
-    except KeyboardInterrupt:
-        # the crawl subprocesses got the same Ctrl-C and recorded their runs as they stopped
-        err_console.print("已中断 interrupted", highlight=False)
-        raise typer.Exit(130) from None
-    try:
-        if no_web:
-            _print(report, as_json)
-        else:
-            _serve(s, host, web_port, report, as_json)
+        try:
+            s, mirror, report = run_guarded(pipeline)
+        except KeyboardInterrupt:
+            # the crawl subprocesses got the same Ctrl-C and recorded their runs as they stopped
+            err_console.print("已中断 interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        try:
+            if sock is None:
+                _print(report, as_json)
+            else:
+                _serve(s, host, sock, report, as_json)
+        finally:
+            mirror.stop()
     finally:
-        mirror.stop()
+        if sock is not None:
+            sock.close()
     if not report["ok"]:
         raise typer.Exit(1)
 
@@ -150,18 +156,14 @@ def _print(report: dict[str, Any], as_json: bool) -> None:
         print_report(report, console)
 
 
-def _serve(s: Settings, host: str, port: int, report: dict[str, Any], as_json: bool) -> None:
-    """Start the web app, print the report with its URLs, and block until Ctrl-C (the mirror stays up so
-    the news items' links keep working)."""
-    from tbtwatch.demo.report import web_links
-    from tbtwatch.store import Store
+def _serve(s: Settings, host: str, sock: socket.socket, report: dict[str, Any], as_json: bool) -> None:
+    """Start the web app on ``sock`` (bound before the pipeline, so the report and the digests already carry
+    its port), print the report with its URLs, and block until Ctrl-C (the mirror stays up so the news
+    items' links keep working)."""
     from tbtwatch.web.server import WebServer
 
-    server = WebServer(s, host=host, port=port)
+    server = WebServer(s, host=host, sock=sock)
     run_guarded(server.start)
-    if port == 0 or server.port != port:
-        with Store.open(s.store_path, readonly=True) as store:
-            report["web"] = web_links(_web_base(host, server.port), store, report["searches"])
     _print(report, as_json)
     sys.stdout.flush()
     stop = threading.Event()

@@ -136,6 +136,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "unsubscribe_button": ("确认退订", "Confirm unsubscribe"),
     "unsubscribed_done": ("{address} 已退订。", "{address} is unsubscribed."),
     "already_unsubscribed": ("{address} 此前已退订。", "{address} was already unsubscribed."),
+    "address_unsubscribed": (
+        "{address} 已退订，不再收到预警邮件。",
+        "{address} is unsubscribed and receives no alert e-mails.",
+    ),
+    "resubscribe_button": ("重新订阅", "Subscribe again"),
+    "resubscribed": (
+        "{address} 已重新订阅，之后的预警邮件会再次发送到此邮箱。",
+        "{address} is subscribed again: the next alert e-mails go to this address.",
+    ),
     "bad_link": (
         "链接无效或已失效，请使用最新邮件中的链接。",
         "This link is invalid or was revoked: use the link in your latest e-mail.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -13,12 +14,24 @@ from tbtwatch.web.app import create_app
 
 
 class WebServer:
-    """uvicorn serving :func:`create_app` on ``host:port`` (port 0 picks a free port)."""
+    """uvicorn serving :func:`create_app` on ``host:port`` (port 0 picks a free port), or on ``sock``: a
+    socket bound beforehand, when the real port must be known before the app starts (``tbtwatch demo --port
+    0`` writes it into the digests' links first)."""
 
-    def __init__(self, settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        sock: socket.socket | None = None,
+    ) -> None:
         self.settings = settings
         self.host = host if host is not None else settings.file.web.host
         self.port = port if port is not None else settings.file.web.port
+        self._sockets = [sock] if sock is not None else None
+        if sock is not None:
+            self.port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             create_app(settings), host=self.host, port=self.port, log_level="warning", lifespan="on"
         )
@@ -32,7 +45,9 @@ class WebServer:
 
     def start(self, timeout: float = 15.0) -> None:
         """Start serving in a daemon thread; return once the socket listens."""
-        self._thread = threading.Thread(target=self._server.run, name="tbtwatch-web", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": self._sockets}, name="tbtwatch-web", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

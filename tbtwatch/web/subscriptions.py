@@ -4,7 +4,8 @@ Links use the unsubscribe token of :mod:`alerts.tokens` (``<address id>.<nonce>.
 signed, revocable token opens ``/subscriptions/<token>`` (manage) and ``/unsubscribe/<token>``, the URL
 that digests carry in ``List-Unsubscribe``. ``GET /unsubscribe/<token>`` only shows a confirmation
 button; ``POST`` unsubscribes, either from that form (CSRF-checked) or from a mail client sending the
-RFC 8058 body ``List-Unsubscribe=One-Click``.
+RFC 8058 body ``List-Unsubscribe=One-Click``. An unsubscribed address keeps its link: its manage page
+offers to subscribe again (``POST /subscriptions/<token>/resubscribe``, CSRF-checked).
 """
 
 from __future__ import annotations
@@ -131,16 +132,21 @@ def _manage_page(
     with ctx.store() as store:
         rec, address = resolve_token(store, ctx.settings, token)
     t = translator(resolve_lang(request))
+    if request.query_params.get("resubscribed"):
+        message = t("resubscribed", address=address.address)
+    else:
+        message = t("saved") if request.query_params.get("saved") else ""
     return render(
         request,
         "manage.html",
         status=status,
         rec=rec,
         address=address.address,
+        unsubscribed=address.unsubscribed_at is not None,
         base=f"/subscriptions/{token}",
         unsubscribe_url=f"/unsubscribe/{token}",
         cluster_ids=list(ctx.clusters),
-        message=t("saved") if request.query_params.get("saved") else "",
+        message=message,
         error=error,
     )
 
@@ -218,6 +224,17 @@ async def manage_delete(token: str, request: Request, ctx: Ctx) -> Response:
         return definition(rec, subscriptions=subs[:position] + subs[position + 1 :])
 
     return await _post(request, ctx, token, change)
+
+
+@router.post("/subscriptions/{token}/resubscribe")
+async def manage_resubscribe(token: str, request: Request, ctx: Ctx) -> Response:
+    """Receive digests again at the address of the link, after an unsubscribe."""
+    await checked_form(request)
+    with ctx.store() as store:
+        _rec, address = resolve_token(store, ctx.settings, token)
+        changed = AlertsRepository(store).resubscribe_address(address.id)
+    log.info("address %d subscribed again through its link (changed=%s)", address.id, changed)
+    return RedirectResponse(f"/subscriptions/{token}?resubscribed=1", status_code=303)
 
 
 # -- unsubscribe ----------------------------------------------------------------------------------------

@@ -57,6 +57,28 @@ def test_reimport_keeps_unsubscribed_state_and_token_nonce(repo: AlertsRepositor
     assert [a.token_nonce for a in after.addresses] == [a.token_nonce for a in before.addresses]
 
 
+def test_resubscribing_an_address_undoes_only_its_unsubscribe(repo: AlertsRepository) -> None:
+    import datetime as dt
+
+    import_recipients(repo)
+    yiwu = repo.get_recipient("wp-yiwu-toys")
+    assert yiwu is not None
+    first, second = yiwu.addresses[0].id, yiwu.addresses[1].id
+    assert repo.resubscribe_address(second) is False, "receiving already"
+    repo.unsubscribe_address(first, dt.datetime.now(dt.UTC))
+    repo.unsubscribe_address(second, dt.datetime.now(dt.UTC))
+    assert repo.resubscribe_address(second) is True
+    after = repo.get_recipient("wp-yiwu-toys")
+    assert after is not None
+    assert [a.active for a in after.addresses] == [False, True], "only that address receives again"
+    assert [a.token_nonce for a in after.addresses] == [a.token_nonce for a in yiwu.addresses], (
+        "links still work"
+    )
+    assert [a.address for a in after.active_addresses] == ["duty@yiwu.example.cn"]
+    assert repo.resubscribe_address(second) is False
+    assert repo.resubscribe_address(10**9) is False, "an unknown address changes nothing"
+
+
 @pytest.mark.parametrize(
     ("address", "message"),
     [

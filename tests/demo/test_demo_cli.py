@@ -1,7 +1,9 @@
 """``tbtwatch demo`` end to end: a fresh home, the real subprocess crawls, the maildir, search, a rerun.
 
-The first run is ``demo --no-web --json`` on an empty home. The second run on the same home starts the web
-app too (``--port 0``): it must find nothing new and send nothing, serve ``/healthz``, and stop on Ctrl-C.
+The first run on an empty home starts the web app on a free port (``--port 0 --json``): it sends the two
+digests, whose links must point at that port (the socket is bound before the pipeline), serves ``/healthz``
+and the links, and stops on Ctrl-C. The second run on the same home is ``demo --no-web --json`` (scripts,
+CI): it must find nothing new and send nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -39,9 +42,11 @@ class Runs:
     home: Path
     first: dict[str, Any]
     second: dict[str, Any]
-    second_exit: int
+    first_exit: int
     healthz: int
     mirror_robots: int
+    #: every http(s) link of the digests (body and List-Unsubscribe) -> status while the web app ran
+    links: dict[str, int]
 
 
 def _read_json_document(proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -58,17 +63,19 @@ def _read_json_document(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads("".join(lines)))
 
 
+def _digest_links(home: Path) -> list[str]:
+    """The links of the web app in the delivered digests: the List-Unsubscribe URL and the body's links."""
+    out: set[str] = set()
+    for msg in _messages(home).values():
+        out.update(re.findall(r"<(https?://[^>]+)>", str(msg["List-Unsubscribe"])))
+        out.update(re.findall(r"https?://[^\s<>\"')\]]+", _plain(msg)))
+    return sorted(out)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     home = tmp_path_factory.mktemp("demo") / "home"
     env = subprocess_env(home)
-    first = subprocess.run(
-        tbtwatch_cmd("demo", "--no-web", "--json"), env=env, capture_output=True, text=True, timeout=600
-    )
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert "Traceback" not in first.stderr, first.stderr[-3000:]
-    report = json.loads(first.stdout)
-
     proc = subprocess.Popen(
         tbtwatch_cmd("demo", "--port", "0", "--json"),
         env=env,
@@ -77,9 +84,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         text=True,
     )
     try:
-        second = _read_json_document(proc)
-        healthz = httpx.get(second["web"]["healthz"], timeout=10).status_code
-        robots = httpx.get(second["mirror"] + "/robots.txt", timeout=10).status_code
+        first = _read_json_document(proc)
+        healthz = httpx.get(first["web"]["healthz"], timeout=10).status_code
+        robots = httpx.get(first["mirror"] + "/robots.txt", timeout=10).status_code
+        port = urlsplit(first["web"]["url"]).port
+        # links to this demo's web app, opened while it runs (GETs: the unsubscribe page only asks to confirm)
+        links = {
+            url: httpx.get(url, timeout=10).status_code
+            for url in _digest_links(home)
+            if urlsplit(url).hostname == "127.0.0.1" and urlsplit(url).port == port
+        }
+        links.update({url: 0 for url in _digest_links(home) if url not in links})  # elsewhere: not opened
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -87,7 +102,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             proc.kill()
             proc.communicate()
     assert "Traceback" not in err, err[-3000:]
-    yield Runs(home, report, second, proc.returncode, healthz, robots)
+
+    second = subprocess.run(
+        tbtwatch_cmd("demo", "--no-web", "--json"), env=env, capture_output=True, text=True, timeout=600
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Traceback" not in second.stderr, second.stderr[-3000:]
+    yield Runs(home, first, json.loads(second.stdout), proc.returncode, healthz, robots, links)
 
 
 def _messages(home: Path) -> dict[str, EmailMessage]:
@@ -169,7 +190,6 @@ def test_search_finds_chinese_and_english(runs: Runs) -> None:
 
 def test_second_run_finds_nothing_new_and_sends_nothing(runs: Runs) -> None:
     report = runs.second
-    assert runs.second_exit == 0
     assert report["mirror"] == runs.first["mirror"]  # same port: news URLs stay the same
     for s in report["sources"]:
         assert (s["new"], s["changed"], s["errors"], s["status"]) == (0, 0, 0, "ok"), s
@@ -181,11 +201,26 @@ def test_second_run_finds_nothing_new_and_sends_nothing(runs: Runs) -> None:
 
 
 def test_web_mode_serves_until_ctrl_c(runs: Runs) -> None:
-    web = runs.second["web"]
+    web = runs.first["web"]
     assert web["url"].startswith("http://127.0.0.1:")
     assert web["notice"].endswith("/notices/G/TBT/N/EU/1150")
     assert runs.healthz == 200
     assert runs.mirror_robots == 200  # the mirror stays up while the web app runs
+    assert runs.first_exit == 0
+    assert runs.second["web"] is None  # --no-web
+
+
+def test_digest_links_point_at_the_port_the_web_app_got(runs: Runs) -> None:
+    """``--port 0``: the digests are rendered before the web app starts, yet carry its real port."""
+    port = urlsplit(runs.first["web"]["url"]).port
+    assert port and port != 8000
+    mirror = urlsplit(runs.first["mirror"]).port  # news items link to their page on the local mirror
+    ours = [u for u in runs.links if urlsplit(u).hostname == "127.0.0.1" and urlsplit(u).port != mirror]
+    assert ours, runs.links
+    assert all(urlsplit(u).port == port for u in ours), ours  # nothing at another port (8000 before the fix)
+    unsubscribe = [u for u in ours if "/unsubscribe/" in u]
+    assert len(unsubscribe) == 2, ours  # one List-Unsubscribe link per digest
+    assert {runs.links[u] for u in ours} == {200}, runs.links
 
 
 def test_human_report_is_chinese_first(runs: Runs) -> None:

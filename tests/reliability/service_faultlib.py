@@ -1,10 +1,9 @@
-"""Helpers of the fault-injection tests of ``tbtwatch serve``: the service process (the service tests' own
-:class:`Service`, loaded from ``tests/service/conftest.py``), the SMTP and ePing settings, the pair
+"""Helpers of the fault-injection tests of ``tbtwatch serve`` (the service process itself is the service tests'
+:class:`Service`, imported from ``tests/service/service_helpers.py``): the SMTP and ePing settings, the pair
 accounting of delivered digests, and the JSON summary of the session."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sqlite3
 from collections import Counter
@@ -16,28 +15,10 @@ from typing import Any
 from alerts_testlib import Handler
 from crawl_mockserver import synthetic_items
 from test_reliability_sigkill import COPIES, SUBSCRIPTIONS, _wanted
-from testutil import REPO
 
 from index.embedded import EmbeddedBackend
 from index.query import Query
 from tbtwatch.store import Store
-
-
-def _service_conftest() -> Any:
-    # the service tests' conftest holds the Service class; loaded under another name (ours is `conftest` too)
-    spec = importlib.util.spec_from_file_location(
-        "service_conftest", REPO / "tests" / "service" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_svc = _service_conftest()
-Service = _svc.Service
-env_of_processes = _svc.env_of_processes
-OPERATOR: str = _svc.OPERATOR
 
 API_KEY = "fault-test-key"
 SIGNING_KEY = "test-signing-key-0123456789abcdef"

@@ -42,7 +42,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from testutil import FIXTURES, REPO
 
-sys.path[:0] = [str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
+sys.path[:0] = [
+    str(REPO / "tests" / "crawlers"),
+    str(REPO / "tests" / "alerts"),
+    str(REPO / "tests" / "service"),
+]
 
 from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
 from crawl_mockserver import MockServer  # noqa: E402
@@ -51,9 +55,7 @@ from service_faultlib import (  # noqa: E402
     API_KEY,
     FIRST_DAY,
     ITEMS,
-    Service,
     account,
-    env_of_processes,
     eping_source,
     expected_pairs,
     last_digest_minute,
@@ -62,6 +64,7 @@ from service_faultlib import (  # noqa: E402
     smtp_env,
     store_state,
 )
+from service_helpers import Service, env_of_processes  # noqa: E402
 from test_reliability_sigkill import _recipients_file as recipients_yaml  # noqa: E402  (same exporters)
 from test_reliability_sigkill import stored_count  # noqa: E402
 
@@ -503,10 +506,25 @@ def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
     assert runs[1][1] is None, "a run that may still be going was closed"
 
 
-def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> None:
-    """Only the service is SIGKILLed while a crawl hangs: the crawl (in its own session) notices that its
-    parent is gone and stops within the stop grace, instead of hanging on for minutes unwatched."""
-    with MockServer(FIXTURES / "crawlers" / "mirror") as _url:
+@pytest.mark.parametrize(
+    ("delay", "grace", "closed"),
+    [(None, "2", False), (8, "30", True)],
+    ids=["hung-request-abandoned", "slow-request-closed"],
+)
+def test_a_crawl_outliving_its_killed_service_stops_itself(
+    tmp_path: Path, delay: int | None, grace: str, closed: bool
+) -> None:
+    """Only the service is SIGKILLed while a crawl waits on a request: the crawl (in its own session) notices
+    that its parent is gone and stops, instead of running on unwatched; its run is recorded ``stopped``.
+
+    A request that hangs (a minute) is abandoned after the stop grace; one that answers within the grace (a
+    slow one, ``delay`` seconds) is waited for and the spider closes normally."""
+    root = FIXTURES / "crawlers" / "mirror"
+    if delay is not None:
+        root = tmp_path / "mirror"
+        shutil.copytree(FIXTURES / "crawlers" / "mirror", root)
+        (root / "p" / "HANG1.html.route.json").write_text(json.dumps({"delay": delay}), encoding="utf-8")
+    with MockServer(root) as _url:
         mirror = type("Mirror", (), {"url": _url})()
         svc = Service(tmp_path, mirror)
         svc.write_sources(
@@ -517,7 +535,7 @@ def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> No
                 }
             }
         )
-        svc.start("--once", extra=smtp_env(free_port()))
+        svc.start("--once", extra=smtp_env(free_port(), TBTWATCH_CRAWL__STOP_GRACE_SECONDS=grace))
         svc.wait_for("the crawl", lambda: len(env_of_processes(f"TBTWATCH_HOME={svc.home}")) >= 2)
         svc.wait_for("the hung request", lambda: _runs(svc.home, "svc_hang"))
         assert svc.proc is not None
@@ -530,9 +548,23 @@ def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> No
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    SUMMARY.setdefault("orphan_crawl", {"runs": 1, "kills": 1, "failures": []})["seconds_after_kill"] = round(
-        lived, 1
-    )
+    SUMMARY.setdefault("orphan_crawl", {"runs": 0, "kills": 0, "failures": []})
+    SUMMARY["orphan_crawl"]["runs"] += 1
+    SUMMARY["orphan_crawl"]["kills"] += 1
+    SUMMARY["orphan_crawl"][f"seconds_after_kill_{'closed' if closed else 'abandoned'}"] = round(lived, 1)
     assert not left, f"the crawl of a killed service still runs {lived:.0f} s later"
     log = (svc.home / "logs" / "crawl-svc_hang.log").read_text(encoding="utf-8", errors="replace")
     assert "is gone: stopping the crawl" in log
+    assert ("without closing the spider" in log) is not closed, log[-3000:]
+    # its run is "stopped" (as at a service shutdown), closed by the crawl itself: not a failure of the source
+    runs = _runs(svc.home, "svc_hang")
+    assert [status for status, _ in runs] == ["stopped"] and runs[0][1] is not None, runs
+    one_failure_alarms = {"TBTWATCH_SCHEDULER__FAILURES_BEFORE_ALARM": "1"}
+    shown = svc.cli("sources", "status", "--json", extra=one_failure_alarms)
+    assert shown.returncode == 0, shown.stderr
+    row = next(r for r in json.loads(shown.stdout) if r["source"] == "svc_hang")
+    assert row["last_run"]["status"] == "stopped", row
+    assert "service that started this crawl is gone" in row["last_run"]["message"], row
+    assert ("abandoned" in row["last_run"]["message"]) is not closed, row
+    assert row["health"]["failures_in_a_row"] == 0 and row["health"]["state"] != "failing", row
+    assert row["health"]["alarm"] is None, row

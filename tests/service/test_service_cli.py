@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from conftest import Service
+from service_helpers import Service
 
 from crawlers.errors import SourcesError
 from crawlers.sources import load_sources

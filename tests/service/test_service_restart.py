@@ -11,7 +11,7 @@ from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
-from conftest import Service
+from service_helpers import Service
 
 from tbtwatch.service.schedule import jobstore_path
 from tbtwatch.settings import load_settings

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import OPERATOR, Service, env_of_processes
+from service_helpers import OPERATOR, Service, env_of_processes
 
 SOURCES: dict[str, dict[str, Any]] = {
     "svc_good": {

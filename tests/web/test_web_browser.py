@@ -107,5 +107,13 @@ def test_search_open_notice_and_manage_subscription(
     driver.save_screenshot(str(tmp_path / "5-unsubscribed.png"))
     addresses = recipient(web_settings, "exporter-browser")["addresses"]
     assert isinstance(addresses, list) and addresses[0]["unsubscribed_at"]
+
+    driver.find_element(By.ID, "manage-link").click()  # changed their mind: subscribe again
+    wait.until(ec.presence_of_element_located((By.ID, "resubscribe-button"))).click()
+    wait.until(ec.presence_of_element_located((By.ID, "unsubscribe-link")))
+    assert "已重新订阅" in driver.find_element(By.ID, "message").text
+    assert recipient(web_settings, "exporter-browser")["addresses"] == [
+        {"address": "browser@test.example.cn", "unsubscribed_at": None}
+    ]
     for name in ("1-search", "2-results", "3-notice", "4-manage", "5-unsubscribed"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

@@ -100,6 +100,7 @@ def test_paths_with_any_id_or_token(fuzz_site: tuple[str, Settings], prefix: str
             "/subscriptions/{token}/settings",
             "/subscriptions/{token}/add",
             "/subscriptions/{token}/delete",
+            "/subscriptions/{token}/resubscribe",
             "/unsubscribe/{token}",
             "/admin/login",
             "/admin/recipients",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -19,3 +20,22 @@ def test_web_server_starts_and_stops(home: Path) -> None:
         assert response.json() == {"status": "ok"}
     finally:
         server.stop()
+
+
+def test_web_server_serves_on_a_socket_bound_beforehand(home: Path) -> None:
+    """The port is known before the app starts (``tbtwatch demo --port 0`` renders digests first)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = WebServer(load_settings(home), host="127.0.0.1", sock=sock)
+    assert server.port == port
+    try:
+        server.start()
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+        sock.close()
+    with socket.socket() as again:  # the port is free again once stopped
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from web_testlib import ADMIN_TOKEN, csrf_of, get_form_token, recipient, token_for
+from web_testlib import ADMIN_TOKEN, SIGNING_KEY, csrf_of, get_form_token, recipient, token_for
 
+from alerts.recipients import Frequency
+from alerts.repository import AlertsRepository
+from alerts.service import build_digests
 from alerts.tokens import revoke, unsubscribe_url
-from tbtwatch.settings import Settings
+from tbtwatch.settings import Settings, load_settings
 from tbtwatch.store import Store
 
 
@@ -236,3 +242,75 @@ def test_admin_posts_need_a_session(client: httpx.Client) -> None:
     client.cookies.set("tbtwatch_admin", "9999999999.deadbeef")
     forged = client.post("/admin/recipients/wp-yiwu-toys/delete", data={"csrf_token": csrf})
     assert forged.status_code == 403
+
+
+# -- re-subscribing --------------------------------------------------------------------------------------
+def _digest_addresses(settings: Settings, key: str, home: Path) -> list[str]:
+    """The e-mail addresses an immediate digest run would queue for recipient ``key`` now, built on a copy of
+    the store in ``home`` (the session's store keeps its pending alerts for the other tests)."""
+    home.mkdir()
+    copy = load_settings(home, environ={"TBTWATCH_SIGNING_KEY": SIGNING_KEY})
+    with (
+        closing(sqlite3.connect(settings.store_path)) as src,
+        closing(sqlite3.connect(copy.store_path)) as dst,
+    ):
+        src.backup(dst)
+    with Store.open(copy.store_path) as store:
+        repo = AlertsRepository(store)
+        rec = repo.get_recipient(key)
+        assert rec is not None and rec.id in repo.recipients_with_pending(), (
+            "the recipient has nothing to get"
+        )
+        build_digests(copy, store, frequency=Frequency.IMMEDIATE)
+        rows = repo.outbox(limit=10_000)
+    return sorted({r.address for r in rows if r.recipient_id == rec.id and r.channel == "email"})
+
+
+def test_an_unsubscribed_address_subscribes_again_from_its_manage_page(
+    client: httpx.Client, web_settings: Settings, tmp_path: Path
+) -> None:
+    address, key = "resubscribe@test.example.cn", "exporter-resubscribe"
+    token = token_for(web_settings, address)
+    page = client.get(f"/subscriptions/{token}")
+    assert 'id="unsubscribe-link"' in page.text and 'id="resubscribe-button"' not in page.text
+    assert _digest_addresses(web_settings, key, tmp_path / "subscribed") == [address]
+    done = client.post(f"/unsubscribe/{token}", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 200 and f'href="/subscriptions/{token}"' in done.text
+    assert _digest_addresses(web_settings, key, tmp_path / "unsubscribed") == []
+
+    page = client.get(f"/subscriptions/{token}")
+    assert f"{address} 已退订，不再收到预警邮件" in page.text and "重新订阅" in page.text
+    assert 'id="resubscribe-button"' in page.text and 'id="unsubscribe-link"' not in page.text
+    with httpx.Client(base_url=str(client.base_url)) as english:
+        shown = english.get(f"/subscriptions/{token}?lang=en")
+        assert f"{address} is unsubscribed and receives no alert e-mails" in shown.text
+        assert "Subscribe again" in shown.text
+
+    # no form token, another session's, or a forged link: refused, nothing changes
+    assert client.post(f"/subscriptions/{token}/resubscribe").status_code == 403
+    with httpx.Client(base_url=str(client.base_url)) as other:
+        stolen = get_form_token(other, f"/subscriptions/{token}")
+    assert client.post(f"/subscriptions/{token}/resubscribe", data={"csrf_token": stolen}).status_code == 403
+    forged = client.post(
+        "/subscriptions/1.0123456789abcdef." + "A" * 43 + "/resubscribe",
+        data={"csrf_token": csrf_of(page.text)},
+    )
+    assert forged.status_code == 404
+    addresses = recipient(web_settings, key)["addresses"]
+    assert isinstance(addresses, list) and addresses[0]["unsubscribed_at"]
+
+    r = client.post(f"/subscriptions/{token}/resubscribe", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == f"/subscriptions/{token}?resubscribed=1"
+    page = client.get(r.headers["location"])
+    assert f"{address} 已重新订阅" in page.text
+    assert 'id="unsubscribe-link"' in page.text and 'id="resubscribe-button"' not in page.text
+    assert recipient(web_settings, key)["addresses"] == [{"address": address, "unsubscribed_at": None}]
+    assert _digest_addresses(web_settings, key, tmp_path / "resubscribed") == [address]
+    with httpx.Client(base_url=str(client.base_url)) as english:
+        shown = english.get(f"/subscriptions/{token}?resubscribed=1&lang=en")
+        assert f"{address} is subscribed again: the next alert e-mails go to this address" in shown.text
+
+    # a second post (a double click) changes nothing
+    again = client.post(f"/subscriptions/{token}/resubscribe", data={"csrf_token": csrf_of(page.text)})
+    assert again.status_code == 303
+    assert recipient(web_settings, key)["addresses"] == [{"address": address, "unsubscribed_at": None}]
