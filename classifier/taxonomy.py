@@ -249,13 +249,7 @@ def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companio
     out = []
     for pos, item in enumerate(raw):
         where = f"{source}: companions[{pos}]"
-        if not isinstance(item, dict):
-            raise TaxonomyError(f"{where}: expected a mapping with {', '.join(_COMPANION_KEYS)}")
-        extra = sorted(set(item) - set(_COMPANION_KEYS))
-        if extra:
-            raise TaxonomyError(
-                f"{where}: unknown key(s) {', '.join(map(repr, extra))}. Fix: use {', '.join(_COMPANION_KEYS)}."
-            )
+        _check_mapping(item, _COMPANION_KEYS, where)
         ends = {}
         for key in ("from", "to"):
             value = item.get(key)
@@ -290,16 +284,21 @@ def _sectors(raw: Any, clusters: list[Cluster], source: str) -> list[Sector]:
             raise TaxonomyError(
                 f"{where}: no cluster has this sector. Fix: use one of {', '.join(sorted(known))}."
             )
-        if not isinstance(item, dict):
-            raise TaxonomyError(f"{where}: expected a mapping with {', '.join(_SECTOR_KEYS)}")
-        extra = sorted(set(item) - set(_SECTOR_KEYS))
-        if extra:
-            raise TaxonomyError(
-                f"{where}: unknown key(s) {', '.join(map(repr, extra))}. Fix: use {', '.join(_SECTOR_KEYS)}."
-            )
+        _check_mapping(item, _SECTOR_KEYS, where)
         lists = {key: tuple(dict.fromkeys(_string_list(item.get(key), key, where))) for key in _SECTOR_KEYS}
         out.append(Sector(id=str(sid), **lists))
     return out
+
+
+def _check_mapping(item: Any, keys: tuple[str, ...], where: str) -> None:
+    """A mapping with only ``keys``; :class:`TaxonomyError` naming ``where`` otherwise."""
+    if not isinstance(item, dict):
+        raise TaxonomyError(f"{where}: expected a mapping with {', '.join(keys)}")
+    extra = sorted(set(item) - set(keys))
+    if extra:
+        raise TaxonomyError(
+            f"{where}: unknown key(s) {', '.join(map(repr, extra))}. Fix: use {', '.join(keys)}."
+        )
 
 
 def _string_list(value: Any, key: str, where: str) -> list[str]:
