@@ -134,6 +134,11 @@ class KeywordIndex:
                 self._add(en, zh, kw, c.id, "keyword")
             for phrase in _product_phrases((*c.products_en, *c.products_other), c.products_zh):
                 self._add(en, zh, phrase, c.id, "derived")
+            # a French/Spanish product name given on its own ("parapluies", "colchones") is a name, not a
+            # fragment of a product list: it counts like a keyword
+            for name in c.products_other:
+                if len(tokens(name)) == 1:
+                    self._add(en, zh, name, c.id, "keyword")
             for kw in c.negative_keywords:
                 self._add(en, zh, kw, c.id, "negative")
         for sector in taxonomy.sectors:
