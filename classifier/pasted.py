@@ -24,7 +24,7 @@ from classifier.text import tokens
 ICS_TITLES = Path(__file__).resolve().parent / "data" / "ics_titles.tsv"
 PASTED_SHARE = 0.85
 
-_PAREN = re.compile(r"\(\s*(HS|ICS)\s*codes?\s*(?:\(s\))?\s*:\s*([^)]*)\)", re.I)
+CODES_IN_PARENTHESES = re.compile(r"\(\s*(HS|ICS)\s*codes?\s*(?:\(s\))?\s*:\s*([^)]*)\)", re.I)
 _SEPARATORS = " ;,.\n\t"
 #: words too common to tell a pasted title from the member's text
 _STOP = frozenset(
@@ -81,7 +81,7 @@ class CodeTexts:
         own: list[str] = []
         pasted: list[str] = []
         last = 0
-        for m in _PAREN.finditer(products):
+        for m in CODES_IN_PARENTHESES.finditer(products):
             segment = products[last : m.start()]
             last = m.end()
             kind = m.group(1).lower()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from classifier.classify import Classifier
 from classifier.doc import Doc
+from classifier.pasted import CODES_IN_PARENTHESES
 from classifier.rules import RuleMatcher
 from classifier.taxonomy import Taxonomy
 from classifier.text import codes_in_text, stem, tokens
@@ -218,3 +222,15 @@ def test_a_code_two_clusters_share_is_decided_by_the_text(rules: Classifier) -> 
     # no text for either: the code alone still names both
     found = _clusters(rules, "Static converters", hs_codes=["850440"])
     assert {"lighting", "pv_solar"} <= set(found)
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab (HSICScode):;,.0123456789-\n玩具")), max_size=120))
+@settings(max_examples=300, deadline=None)
+def test_code_texts_split_never_loses_words(products: str) -> None:
+    from classifier.pasted import CodeTexts
+
+    ct = CodeTexts({"32": "a b", "3204": "ab"}, {"01": "a"})
+    split = ct.split(products)
+    # every word of the products text is in one of the two parts (the code parentheses themselves aside)
+    kept = tokens(split.own) + tokens(split.pasted)
+    assert set(tokens(CODES_IN_PARENTHESES.sub(" ", products))) <= set(kept)
