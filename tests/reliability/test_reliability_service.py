@@ -40,12 +40,12 @@ from urllib.request import urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
-from testutil import FIXTURES, REPO
+from testutil import REPO
 
 sys.path[:0] = [str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
 
 from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
-from crawl_mockserver import MockServer  # noqa: E402
+from crawl_mockserver import MIRROR_LAYERS, OVERLAY, MockServer  # noqa: E402
 from reliability_testlib import SUMMARY  # noqa: E402
 from service_faultlib import (  # noqa: E402
     API_KEY,
@@ -175,7 +175,7 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
     }
     SUMMARY["sigkill_service"] = summary
     started = time.monotonic()
-    server = MockServer(FIXTURES / "crawlers" / "mirror", eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -270,7 +270,7 @@ def test_relay_down_for_several_cycles_then_every_digest_arrives_once(tmp_path: 
     }
     SUMMARY["relay_down"] = summary
     started = time.monotonic()
-    server = MockServer(FIXTURES / "crawlers" / "mirror", eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -382,10 +382,10 @@ def _failed(home: Path, source: str) -> int:
 
 @pytest.mark.slow
 def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> None:
-    root = tmp_path / "mirror"
-    shutil.copytree(FIXTURES / "crawlers" / "mirror", root)
-    feeds = root / "feeds.example.org"
-    shutil.copy(feeds / "ok.xml", feeds / "down.xml")
+    down = tmp_path / "mirror"  # one more layer on top of the crawler tests' mirror: a feed answering 500
+    feeds = down / "feeds.example.org"
+    feeds.mkdir(parents=True)
+    shutil.copy(OVERLAY / "feeds.example.org" / "ok.xml", feeds / "down.xml")
     route = feeds / "down.xml.route.json"
     route.write_text('{"status": 500}', encoding="utf-8")
     handler = Handler()
@@ -405,7 +405,7 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
     started = time.monotonic()
     expected = expected_pairs(served(until))
     base = f"http://127.0.0.1:{web}"
-    server = MockServer(root, eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer((down, *MIRROR_LAYERS), eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -486,7 +486,7 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
 def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
     """A crawl killed with its service leaves its run open; ``serve --once`` (a home run by cron) closes it
     as ``stopped`` once it is older than the run timeout and the grace, like ``serve`` does at start."""
-    svc = Service(tmp_path, MockServer(FIXTURES / "crawlers" / "mirror"))  # the mirror is not needed
+    svc = Service(tmp_path, MockServer(MIRROR_LAYERS))  # the mirror is not needed
     svc.write_sources({"eping_api": {**eping_source(FIRST_DAY), "enabled": False}})
     long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
     recent = (datetime.now(UTC) - timedelta(seconds=30)).isoformat(timespec="seconds")
@@ -506,7 +506,7 @@ def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
 def test_a_crawl_outliving_its_killed_service_stops_itself(tmp_path: Path) -> None:
     """Only the service is SIGKILLed while a crawl hangs: the crawl (in its own session) notices that its
     parent is gone and stops within the stop grace, instead of hanging on for minutes unwatched."""
-    with MockServer(FIXTURES / "crawlers" / "mirror") as _url:
+    with MockServer(MIRROR_LAYERS) as _url:
         mirror = type("Mirror", (), {"url": _url})()
         svc = Service(tmp_path, mirror)
         svc.write_sources(

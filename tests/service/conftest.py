@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import yaml
-from testutil import FIXTURES, REPO, subprocess_env, tbtwatch_cmd
+from testutil import REPO, subprocess_env, tbtwatch_cmd
 
 sys.path.insert(0, str(REPO / "tests" / "crawlers"))
 
-from crawl_mockserver import MockServer
+from crawl_mockserver import MIRROR_LAYERS, MockServer
 
 OPERATOR = "ops@example.org"
 #: Test-sized politeness and limits; never the production defaults.
@@ -39,7 +39,7 @@ TEST_ENV = {
 @pytest.fixture(scope="session")
 def mirror() -> Iterator[MockServer]:
     """The crawler tests' mirror of every source (a subprocess on 127.0.0.1)."""
-    server = MockServer(FIXTURES / "crawlers" / "mirror")
+    server = MockServer(MIRROR_LAYERS)
     with server:
         yield server
 
