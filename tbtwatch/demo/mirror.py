@@ -2,10 +2,14 @@
 
 The fixture tree under ``site/mirror`` keeps the live sites' paths, so each spider crawls it with
 ``base_url=http://127.0.0.1:PORT`` exactly as it crawls the live site. A URL with a query is stored as
-``<path>@<query>`` (``/list/w/zxfb?page=2`` -> ``list/w/zxfb@page=2``); a path ending in ``/`` is served
-from ``index.html`` or ``index.xml`` in that folder. ``/eping/notifications/search`` answers like the ePing
-search API over the items of ``site/eping_api/notifications.json``: filtered by ``domainIds`` and the
-distribution-date window, paged, and only with the demo's subscription key.
+``<path>@<query>`` (``/list/w/zxfb?page=2`` -> ``list/w/zxfb@page=2``); a folder is served from its
+``index.html`` or ``index.xml``. ``/eping/notifications/search`` answers like the ePing search API over the
+items of ``site/eping_api/notifications.json``: filtered by ``domainIds`` and the distribution-date window,
+paged, and only with the demo's subscription key.
+
+The crawler tests' mock server (``tests/crawlers/crawl_mockserver.py``) is built on the same parts
+(:class:`SiteTree`, :class:`EpingSearch`, :class:`MirrorHandler`): it serves its fault pages as a layer on
+top of this site.
 
 >>> with Mirror(SITE_DIR) as mirror:          # doctest: +SKIP
 ...     run_crawl("wto_news", settings, base_url=mirror.url)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -37,7 +36,12 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tbtwatch.demo.mirror import (
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    # the checkout's demo mirror, whatever tbtwatch is installed (run as a script, or from bench/)
+    sys.path.insert(0, str(REPO))
+
+from tbtwatch.demo.mirror import (  # noqa: E402
     API_PATH,
     CONTENT_TYPES,
     KEY_HEADER,
@@ -49,7 +53,6 @@ from tbtwatch.demo.mirror import (
 
 __all__ = ["API_ITEMS", "API_PATH", "MIRROR_LAYERS", "OVERLAY", "MockServer", "fixture", "synthetic_items"]
 
-REPO = Path(__file__).resolve().parents[2]
 #: The test-only pages (faults, the fault feeds, a robots.txt with a forbidden folder), served on top of
 #: the demo's site.
 OVERLAY = REPO / "tests" / "fixtures" / "crawlers" / "mirror"
@@ -241,10 +244,7 @@ class MockServer:
         self.url = ""
 
     def __enter__(self) -> str:
-        # the checkout's tbtwatch (the demo mirror's code), whatever is installed
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("READY "):
