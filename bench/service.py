@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "crawlers"))
 
-from crawl_mockserver import MockServer  # noqa: E402
+from crawl_mockserver import MIRROR_LAYERS, MockServer  # noqa: E402
 
 
 def _env(home: Path, config: Path) -> dict[str, str]:
@@ -116,7 +116,7 @@ def main() -> None:
     out: dict[str, Any] = {"sources": n, "cpus": os.cpu_count(), "load_1min": os.getloadavg()[0]}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        MockServer(ROOT / "tests" / "fixtures" / "crawlers" / "mirror") as url,
+        MockServer(MIRROR_LAYERS) as url,
     ):
         home, config, log = Path(tmp) / "home", Path(tmp) / "config", Path(tmp) / "serve.log"
         subprocess.run(["cp", "-r", str(ROOT / "config"), str(config)], check=True)

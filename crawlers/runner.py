@@ -58,6 +58,8 @@ class CrawlSummary:
     messages: list[str] = field(default_factory=list)
     fallback_from: str | None = None
     log_file: str = ""
+    #: Wall time of the crawl in seconds, the subprocess's start-up included.
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The summary ``tbtwatch crawl --json`` prints."""
@@ -70,6 +72,7 @@ class CrawlSummary:
             "errors": self.errors,
             "unchanged": self.unchanged,
             "status": self.status,
+            "seconds": round(self.seconds, 2),
         }
         if self.fallback_from:
             out["fallback_from"] = self.fallback_from
@@ -111,6 +114,7 @@ def run_crawl(
     ``cancel`` (the scheduler's shutdown event) stops the crawl cleanly when it is set; the crawl then runs
     in its own session, so that a Ctrl-C meant for the scheduler reaches it only through this path.
     """
+    started = time.monotonic()
     source, fallback_from = resolve_source(name, settings)
     if base_url is not None:
         try:
@@ -196,6 +200,7 @@ def run_crawl(
         messages=list(data.get("messages") or []),
         fallback_from=fallback_from,
         log_file=str(log_file),
+        seconds=time.monotonic() - started,
     )
 
 

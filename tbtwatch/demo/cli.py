@@ -9,13 +9,16 @@ import socket
 import sys
 import threading
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tbtwatch.cli import console, emit_json, err_console, run_guarded, settings
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.settings import AlertsSettings, Settings
+
+if TYPE_CHECKING:
+    from crawlers.runner import CrawlSummary
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,6 @@ def demo_cmd(
     from tbtwatch.demo.mirror import Mirror
     from tbtwatch.demo.pipeline import (
         SOURCES,
-        SourceResult,
         check_home,
         demo_environment,
         run_pipeline,
@@ -92,7 +94,7 @@ def demo_cmd(
             # links in the digests point at the web app this demo starts
             extra["TBTWATCH_ALERTS__BASE_URL"] = _web_base(host, web_port)
 
-    def progress(result: SourceResult) -> None:
+    def progress(result: CrawlSummary) -> None:
         if not as_json:
             err_console.print(
                 f"  {result.source}: {result.items} 条 items, {result.new} 新 new, {result.errors} 错误 errors"

@@ -18,15 +18,18 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tbtwatch.demo.mirror import DEMO_API_KEY, SITE_DIR, Mirror
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.settings import SECRET_ENV, Settings
+
+if TYPE_CHECKING:
+    from crawlers.runner import CrawlSummary
 
 log = logging.getLogger(__name__)
 
@@ -67,44 +70,13 @@ class DemoError(TbtwatchError):
 
 
 @dataclass
-class SourceResult:
-    """What one source's crawl of the mirror did."""
-
-    source: str
-    items: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    errors: int = 0
-    status: str = "ok"
-    seconds: float = 0.0
-    messages: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "source": self.source,
-            "items": self.items,
-            "new": self.new,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "quarantined": self.quarantined,
-            "errors": self.errors,
-            "status": self.status,
-            "seconds": round(self.seconds, 2),
-            "messages": self.messages[:10],
-        }
-
-
-@dataclass
 class PipelineResult:
     """Everything the pipeline did, for the report."""
 
     mirror_url: str
     now: datetime
     recipients: dict[str, int]
-    sources: list[SourceResult]
+    sources: list[CrawlSummary]
     digests: dict[str, Any]
     phases: dict[str, float]
 
@@ -207,14 +179,14 @@ def import_recipients(settings: Settings) -> dict[str, int]:
         return AlertsRepository(store).import_recipients(recipients)
 
 
-def crawl_one(settings: Settings, source: str, base_url: str) -> SourceResult:
-    """Crawl one source of the mirror through ``run_crawl``; a failure becomes a failed result."""
-    from crawlers.runner import run_crawl
+def crawl_one(settings: Settings, source: str, base_url: str) -> CrawlSummary:
+    """Crawl one source of the mirror through ``run_crawl``; a failure becomes a failed summary."""
+    from crawlers.runner import CrawlSummary, run_crawl
     from tbtwatch.errors import TbtwatchError
 
     start = time.perf_counter()
     try:
-        summary = run_crawl(
+        return run_crawl(
             source,
             settings,
             base_url=base_url,
@@ -224,21 +196,9 @@ def crawl_one(settings: Settings, source: str, base_url: str) -> SourceResult:
         )
     except TbtwatchError as exc:
         log.error("crawl of %s failed: %s", source, exc)
-        return SourceResult(
+        return CrawlSummary(
             source, errors=1, status="failed", seconds=time.perf_counter() - start, messages=[str(exc)]
         )
-    return SourceResult(
-        source=source,
-        items=summary.items,
-        new=summary.new,
-        changed=summary.changed,
-        unchanged=summary.unchanged,
-        quarantined=summary.quarantined,
-        errors=summary.errors,
-        status=summary.status,
-        seconds=time.perf_counter() - start,
-        messages=summary.messages,
-    )
 
 
 def crawl_all(
@@ -246,12 +206,12 @@ def crawl_all(
     base_url: str,
     *,
     workers: int = WORKERS,
-    on_done: Callable[[SourceResult], None] | None = None,
-) -> list[SourceResult]:
+    on_done: Callable[[CrawlSummary], None] | None = None,
+) -> list[CrawlSummary]:
     """Crawl every source, ``workers`` at a time, each after the sources it waits for (:data:`AFTER`)."""
     waiting = list(SOURCES)
-    done: dict[str, SourceResult] = {}
-    running: dict[Future[SourceResult], str] = {}
+    done: dict[str, CrawlSummary] = {}
+    running: dict[Future[CrawlSummary], str] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-crawl") as pool:
         while waiting or running:
             for source in list(waiting):
@@ -285,7 +245,7 @@ def run_pipeline(
     *,
     now: datetime = DEMO_NOW,
     workers: int = WORKERS,
-    on_done: Callable[[SourceResult], None] | None = None,
+    on_done: Callable[[CrawlSummary], None] | None = None,
 ) -> PipelineResult:
     """Recipients, crawls and digests against a started mirror, timed per phase."""
     phases = Phases()

@@ -119,7 +119,10 @@ def build_report(
     index, searches = _index(settings)
     with Store.open(settings.store_path, readonly=True) as store:
         stats = store.stats()
-        sources = [{**r.as_dict(), **source_health(store, r.source)} for r in result.sources]
+        sources = [
+            {**r.as_dict(), "messages": r.messages[:10], **source_health(store, r.source)}
+            for r in result.sources
+        ]
         web = web_links(web_url, store, searches) if web_url else None
     files = maildir_files(settings.maildir, maildir_before)
     by_kind = stats["by_kind"]

@@ -19,12 +19,10 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "crawlers"
-MIRROR = FIXTURES / "mirror"
-API_ITEMS = FIXTURES / "eping_api" / "notifications.json"
 API_KEY = "test-key-not-a-secret"
 sys.path.insert(0, str(HERE))
 
-from crawl_mockserver import MockServer  # noqa: E402
+from crawl_mockserver import API_ITEMS, MIRROR_LAYERS, MockServer  # noqa: E402
 
 #: Politeness for tests only: no delays, short backoff, a few parallel requests to the local server.
 TEST_SCRAPY_SETTINGS = {
@@ -37,8 +35,9 @@ TEST_SCRAPY_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def mirror() -> Iterator[MockServer]:
-    """The mirror server (a subprocess) with the ePing API over the constructed items, pages of 10."""
-    server = MockServer(MIRROR, eping_items=API_ITEMS, api_key=API_KEY, max_page_size=10)
+    """The mirror server (a subprocess): the test overlay on the demo's site, with the ePing API over the
+    constructed items, pages of 10."""
+    server = MockServer(MIRROR_LAYERS, eping_items=API_ITEMS, api_key=API_KEY, max_page_size=10)
     with server:
         yield server
 

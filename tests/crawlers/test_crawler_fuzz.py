@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from crawl_mockserver import API_ITEMS, fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,17 +22,16 @@ from crawlers.parsers.jsliteral import read_value
 from crawlers.pipelines import news_notice, validate_news, validate_translation
 from tbtwatch.eping import build_notices
 
-MIRROR = Path(__file__).resolve().parents[1] / "fixtures" / "crawlers" / "mirror"
 SAMPLES = [
-    (MIRROR / "p" / "0ODODQPQ.html").read_bytes(),
-    (MIRROR / "p" / "GBK1.html").read_bytes(),
-    (MIRROR / "list" / "w" / "zxfb@page=1").read_bytes(),
-    (MIRROR / "library" / "news" / "news_2013_e.js").read_bytes(),
-    (MIRROR / "library" / "rss" / "latest_news_e.xml").read_bytes(),
-    (MIRROR / "www.gso.org.sa" / "en" / "feed" / "index.xml").read_bytes(),
-    (MIRROR / "En" / "Pages" / "Home" / "NewsDetail.aspx@rowId=469").read_bytes(),
-    (MIRROR / "html/1/tongbaopingyi/tongbaosudi/meiritongbao/2028999388301787137.html").read_bytes(),
-    (MIRROR.parent / "eping_api" / "notifications.json").read_bytes()[:6000],
+    fixture("p/0ODODQPQ.html").read_bytes(),
+    fixture("p/GBK1.html").read_bytes(),
+    fixture("list/w/zxfb@page=1").read_bytes(),
+    fixture("library/news/news_2013_e.js").read_bytes(),
+    fixture("library/rss/latest_news_e.xml").read_bytes(),
+    fixture("www.gso.org.sa/en/feed/index.xml").read_bytes(),
+    fixture("En/Pages/Home/NewsDetail.aspx@rowId=469").read_bytes(),
+    fixture("html/1/tongbaopingyi/tongbaosudi/meiritongbao/2028999388301787137.html").read_bytes(),
+    API_ITEMS.read_bytes()[:6000],
 ]
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime.now(UTC)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
+from crawl_mockserver import API_ITEMS as API_ITEMS_FILE
+from crawl_mockserver import fixture
 
 from crawlers.errors import ParseError
 from crawlers.parsers import bricspic, common, eping_api, feeds, samr, wto_news, yidaiyilu
@@ -17,17 +18,14 @@ from tbtwatch.eping import build_notices
 from tbtwatch.ingest import Rejected
 from tbtwatch.models import Notice
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "crawlers"
-MIRROR = FIX / "mirror"
-API_ITEMS = {
-    i["id"]: i for i in json.loads((FIX / "eping_api" / "notifications.json").read_text(encoding="utf-8"))
-}
+DIGESTS = "html/1/tongbaopingyi/tongbaosudi/meiritongbao"
+API_ITEMS = {i["id"]: i for i in json.loads(API_ITEMS_FILE.read_text(encoding="utf-8"))}
 UTC_NOW = normalise.parse_date("2026-01-01")
 
 
 # -- yidaiyilu (real article) ------------------------------------------------------------------------
 def test_real_yidaiyilu_article() -> None:
-    body = (MIRROR / "p" / "0ODODQPQ.html").read_bytes()
+    body = fixture("p/0ODODQPQ.html").read_bytes()
     item = yidaiyilu.parse_article(
         body, "https://www.yidaiyilu.gov.cn/p/0ODODQPQ.html", b"text/html; charset=utf-8"
     )
@@ -44,7 +42,7 @@ def test_real_yidaiyilu_article() -> None:
 
 def test_yidaiyilu_list_and_topics() -> None:
     page = yidaiyilu.parse_list(
-        (MIRROR / "list" / "w" / "zxfb@page=1").read_bytes(),
+        fixture("list/w/zxfb@page=1").read_bytes(),
         "https://www.yidaiyilu.gov.cn/list/w/zxfb?page=1",
     )
     assert [u for u, _ in page.articles] == [
@@ -55,16 +53,16 @@ def test_yidaiyilu_list_and_topics() -> None:
     assert page.total_pages == 2
     assert [bool(yidaiyilu.on_topic(t)) for _, t in page.articles] == [False, True, True]
     empty = yidaiyilu.parse_list(
-        (MIRROR / "list" / "w" / "yaowen@page=1").read_bytes(), "https://x.gov.cn/list/w/yaowen"
+        fixture("list/w/yaowen@page=1").read_bytes(), "https://x.gov.cn/list/w/yaowen"
     )
     assert empty.articles == [] and empty.total_pages is None
 
 
 def test_english_edition_and_truncated_article() -> None:
-    body = (MIRROR / "p" / "STD0001.html").read_bytes()
+    body = fixture("p/STD0001.html").read_bytes()
     assert yidaiyilu.parse_article(body, "https://eng.yidaiyilu.gov.cn/p/STD0001.html").language == "en"
     cut = yidaiyilu.parse_article(
-        (MIRROR / "p" / "TRUNC1.html").read_bytes(), "https://www.yidaiyilu.gov.cn/p/TRUNC1.html"
+        fixture("p/TRUNC1.html").read_bytes(), "https://www.yidaiyilu.gov.cn/p/TRUNC1.html"
     )
     assert cut.title == "截断页面：国际标准采用情况通报" and cut.published is None
     assert validate_news(cut) == ["no publication date"]
@@ -96,12 +94,13 @@ def test_decoding_prefers_valid_utf8_and_bom() -> None:
 
 
 def test_gbk_digest_fixtures_decode() -> None:
-    d = MIRROR / "html/1/tongbaopingyi/tongbaosudi/meiritongbao"
     wrong = samr.parse_digest(
-        (d / "2029000000000000001.html").read_bytes(), "http://x/1.html", b"text/html; charset=utf-8"
+        fixture(f"{DIGESTS}/2029000000000000001.html").read_bytes(),
+        "http://x/1.html",
+        b"text/html; charset=utf-8",
     )
     missing = samr.parse_digest(
-        (d / "2029000000000000002.html").read_bytes(), "http://x/2.html", b"text/html"
+        fixture(f"{DIGESTS}/2029000000000000002.html").read_bytes(), "http://x/2.html", b"text/html"
     )
     assert wrong.rows[0].title == "某些商品中吡虫啉的农药残留限量"
     assert missing.rows[0].products == "电热水器、水壶及咖啡机"
@@ -110,23 +109,22 @@ def test_gbk_digest_fixtures_decode() -> None:
 
 # -- SAMR digest ------------------------------------------------------------------------------------
 def test_samr_digest_rows_and_list() -> None:
-    d = MIRROR / "html/1/tongbaopingyi/tongbaosudi/meiritongbao"
     digest = samr.parse_digest(
-        (d / "2028999388301787137.html").read_bytes(), "http://wto.sacinfo.org.cn/d.html"
+        fixture(f"{DIGESTS}/2028999388301787137.html").read_bytes(), "http://wto.sacinfo.org.cn/d.html"
     )
     assert digest.date == "2026年2月25日"
     assert normalise.parse_date(digest.date) == date(2026, 2, 25)
     assert [r.symbol for r in digest.rows] == [
         "G/TBT/N/EU/1150",
         "G/TBT/N/ USA/2145",
-        "G/TBT/N/BDI/608, G/TBT/N/KEN/1808",
+        "G/TBT/N/BDI/650, G/TBT/N/KEN/1850",
         "G/TBT/N/USA/2200",
         "G/TBT/N/XX",
     ]
     assert digest.rows[0].title == "修订玩具安全化学限值及标签规定的委员会条例草案"
     assert digest.rows[4].products is None
     links = samr.parse_digest_list(
-        (d / "index.html").read_bytes(),
+        fixture(f"{DIGESTS}/index.html").read_bytes(),
         "http://wto.sacinfo.org.cn" + "/html/1/tongbaopingyi/tongbaosudi/meiritongbao/index.html",
     )
     assert [normalise.parse_date(link.date) for link in links] == [
@@ -136,7 +134,7 @@ def test_samr_digest_rows_and_list() -> None:
     ]
     assert links[1].url.endswith("/meiritongbao/2029000000000000001.html")
     with pytest.raises(ParseError, match="no notification table"):
-        samr.parse_digest((d / "2029000000000000003.html").read_bytes(), "http://x/3.html")
+        samr.parse_digest(fixture(f"{DIGESTS}/2029000000000000003.html").read_bytes(), "http://x/3.html")
 
 
 def test_samr_table_found_by_header_words_not_position() -> None:
@@ -150,7 +148,7 @@ def test_samr_table_found_by_header_words_not_position() -> None:
 
 # -- WTO news (real data file) --------------------------------------------------------------------
 def test_real_wto_news_data_file() -> None:
-    text = (MIRROR / "library/news/news_2013_e.js").read_text(encoding="utf-8")
+    text = fixture("library/news/news_2013_e.js").read_text(encoding="utf-8")
     data = wto_news.parse_news_data(
         text, "https://www.wto.org/library/news/news_2013_e.js", "https://www.wto.org"
     )
@@ -200,7 +198,7 @@ def test_js_literals() -> None:
 # -- feeds ----------------------------------------------------------------------------------------
 def test_rss_and_atom_feeds() -> None:
     rss = feeds.parse_feed(
-        (MIRROR / "asean.org/feed/index.xml").read_bytes(),
+        fixture("asean.org/feed/index.xml").read_bytes(),
         "https://asean.org/feed/",
         language="en",
         region="ASEAN",
@@ -214,7 +212,7 @@ def test_rss_and_atom_feeds() -> None:
         == "https://asean.org/asean-cosmetic-directive-annex-preservatives/"
     )
     atom = feeds.parse_feed(
-        (MIRROR / "www.gso.org.sa/en/feed/index.xml").read_bytes(), "https://www.gso.org.sa/en/feed/"
+        fixture("www.gso.org.sa/en/feed/index.xml").read_bytes(), "https://www.gso.org.sa/en/feed/"
     )
     assert atom.language == "en"
     assert atom.items[0].published == "2023-03-14"
@@ -224,10 +222,10 @@ def test_rss_and_atom_feeds() -> None:
 def test_feeds_that_are_not_feeds() -> None:
     with pytest.raises(ParseError, match="not an RSS or Atom feed"):
         feeds.parse_feed(
-            (MIRROR / "feeds.example.org/broken.xml").read_bytes(), "https://feeds.example.org/broken.xml"
+            fixture("feeds.example.org/broken.xml").read_bytes(), "https://feeds.example.org/broken.xml"
         )
     cut = feeds.parse_feed(
-        (MIRROR / "feeds.example.org/truncated.xml").read_bytes(), "https://feeds.example.org/t.xml"
+        fixture("feeds.example.org/truncated.xml").read_bytes(), "https://feeds.example.org/t.xml"
     )
     assert cut.warning and cut.items[0].title == "Standard for ceramic tiles adopted"
 
@@ -237,7 +235,7 @@ def test_feeds_that_are_not_feeds() -> None:
     ("row", "published"), [(469, "2022-11-25"), (470, "2022/12/08"), (471, "Jan 16, 2023")]
 )
 def test_bricspic_detail_dates(row: int, published: str) -> None:
-    body = (MIRROR / f"En/Pages/Home/NewsDetail.aspx@rowId={row}").read_bytes()
+    body = fixture(f"En/Pages/Home/NewsDetail.aspx@rowId={row}").read_bytes()
     item = bricspic.parse_detail(body, f"http://bricspic.org/En/Pages/Home/NewsDetail.aspx?rowId={row}")
     assert item is not None and item.published == published
     assert validate_news(item) == []
@@ -245,7 +243,7 @@ def test_bricspic_detail_dates(row: int, published: str) -> None:
 
 def test_bricspic_real_text_and_missing_row() -> None:
     item = bricspic.parse_detail(
-        (MIRROR / "En/Pages/Home/NewsDetail.aspx@rowId=469").read_bytes(), "http://bricspic.org/x"
+        fixture("En/Pages/Home/NewsDetail.aspx@rowId=469").read_bytes(), "http://bricspic.org/x"
     )
     assert (
         item is not None
@@ -253,7 +251,7 @@ def test_bricspic_real_text_and_missing_row() -> None:
     )
     assert "UNIDO highly appraised" in item.body
     assert (
-        bricspic.parse_detail((MIRROR / "En/Pages/Home/NewsDetail.aspx@rowId=472").read_bytes(), "http://x")
+        bricspic.parse_detail(fixture("En/Pages/Home/NewsDetail.aspx@rowId=472").read_bytes(), "http://x")
         is None
     )
     no_date_css = (
@@ -302,14 +300,14 @@ def test_api_dates_in_four_formats() -> None:
 def test_api_joint_notification_gives_one_notice_per_symbol() -> None:
     notices = _notices(6)
     assert [n.id for n in notices if isinstance(n, Notice)] == [
-        "G/TBT/N/BDI/608",
-        "G/TBT/N/KEN/1808",
+        "G/TBT/N/BDI/650",
+        "G/TBT/N/KEN/1850",
         "G/TBT/N/RWA/1100",
         "G/TBT/N/TZA/1300",
         "G/TBT/N/UGA/2200",
     ]
     ken = notices[1]
-    assert isinstance(ken, Notice) and ken.member == "KEN" and "G/TBT/N/BDI/608" in ken.joint_ids
+    assert isinstance(ken, Notice) and ken.member == "KEN" and "G/TBT/N/BDI/650" in ken.joint_ids
 
 
 def test_api_missing_and_null_fields() -> None:

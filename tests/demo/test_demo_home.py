@@ -10,7 +10,7 @@ from pathlib import Path
 from testutil import subprocess_env, tbtwatch_cmd
 
 from tbtwatch.demo.mirror import DEMO_API_KEY
-from tbtwatch.demo.pipeline import demo_environment
+from tbtwatch.demo.pipeline import crawl_one, demo_environment
 from tbtwatch.settings import load_settings
 
 
@@ -60,3 +60,10 @@ def test_home_with_other_recipients_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert "exp-real" in done.stderr and "TBTWATCH_HOME=" in done.stderr
     assert not (home / "maildir").exists() and not (home / "demo").exists()
+
+
+def test_a_crawl_that_cannot_start_is_a_failed_summary(tmp_path: Path) -> None:
+    summary = crawl_one(load_settings(tmp_path), "nowhere", "http://127.0.0.1:9")
+    assert (summary.source, summary.status, summary.errors) == ("nowhere", "failed", 1)
+    assert "unknown source 'nowhere'" in summary.messages[0] and summary.seconds >= 0
+    assert summary.as_dict()["status"] == "failed" and "seconds" in summary.as_dict()

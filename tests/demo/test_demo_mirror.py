@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tbtwatch.demo.mirror import API_PATH, DEMO_API_KEY, SITE_DIR, Mirror, MirrorError
+from tbtwatch.demo.mirror import API_PATH, DEMO_API_KEY, SITE_DIR, Mirror, MirrorError, SiteTree
 from tbtwatch.demo.pipeline import saved_mirror_port
 
 KEY = {"Ocp-Apim-Subscription-Key": DEMO_API_KEY}
@@ -107,3 +107,24 @@ def test_saved_port_ignores_a_damaged_state_file(tmp_path: Path) -> None:
         (tmp_path / "demo" / "state.json").write_text(text, encoding="utf-8")
         assert saved_mirror_port(tmp_path) == 0
     assert saved_mirror_port(tmp_path / "absent") == 0
+
+
+def test_layers_first_wins_and_nothing_outside_is_found(tmp_path: Path) -> None:
+    top, base = tmp_path / "top", tmp_path / "base"
+    for layer, files in (
+        (top, {"a.html": "top", "p/x.html.route.json": "{}"}),
+        (base, {"a.html": "base", "p/x.html": "x", "feed/index.xml": "f", "list@page=2": "2"}),
+    ):
+        for name, text in files.items():
+            (layer / name).parent.mkdir(parents=True, exist_ok=True)
+            (layer / name).write_text(text, encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("no", encoding="utf-8")
+    site = SiteTree(top, base)
+    assert site.locate("/a.html", "").read_text(encoding="utf-8") == "top"  # type: ignore[union-attr]
+    assert site.locate("/p/x.html", "") == (base / "p/x.html").resolve()  # the route above does not hide it
+    assert site.locate("/feed", "") == site.locate("/feed/", "") == (base / "feed/index.xml").resolve()
+    assert site.locate("/list", "page=2") == (base / "list@page=2").resolve()
+    assert site.name_of("/p/y.html", "", sidecar=".route.json") is None
+    assert site.name_of("/p/x.html", "", sidecar=".route.json") == "p/x.html"
+    for escaping in ("/../secret.txt", "/p/../../secret.txt", "/list", "/"):
+        assert site.locate(escaping, "") is None

@@ -41,6 +41,7 @@ from crawlers.pipelines import news_notice, validate_news, validate_translation
 from index.embedded import EmbeddedBackend
 from index.errors import QuerySyntaxError
 from index.query import Query
+from tbtwatch.demo.mirror import SITE_DIR
 from tbtwatch.eping import build_notices
 from tbtwatch.eping_workbook import open_workbook
 from tbtwatch.errors import TbtwatchError
@@ -51,9 +52,9 @@ from tbtwatch.store import Store
 
 FIX = REPO_ROOT / "tests" / "fixtures"
 API_ITEMS: list[dict[str, Any]] = json.loads(
-    (FIX / "crawlers" / "eping_api" / "notifications.json").read_text(encoding="utf-8")
+    (SITE_DIR / "eping_api" / "notifications.json").read_text(encoding="utf-8")
 )
-MIRROR = FIX / "crawlers" / "mirror"
+MIRROR = SITE_DIR / "mirror"  # the demo's site, which the crawler tests' mirror serves
 ARTICLE = (MIRROR / "p" / "0ODODQPQ.html").read_text(encoding="utf-8")
 SAMR_DIGEST = (MIRROR / "html/1/tongbaopingyi/tongbaosudi/meiritongbao/2028999388301787137.html").read_text(
     encoding="utf-8"

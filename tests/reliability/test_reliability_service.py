@@ -40,7 +40,7 @@ from urllib.request import urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
-from testutil import FIXTURES, REPO
+from testutil import REPO
 
 sys.path[:0] = [
     str(REPO / "tests" / "crawlers"),
@@ -49,7 +49,7 @@ sys.path[:0] = [
 ]
 
 from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
-from crawl_mockserver import MockServer  # noqa: E402
+from crawl_mockserver import MIRROR_LAYERS, OVERLAY, MockServer  # noqa: E402
 from reliability_testlib import SUMMARY  # noqa: E402
 from service_faultlib import (  # noqa: E402
     API_KEY,
@@ -178,7 +178,7 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
     }
     SUMMARY["sigkill_service"] = summary
     started = time.monotonic()
-    server = MockServer(FIXTURES / "crawlers" / "mirror", eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -273,7 +273,7 @@ def test_relay_down_for_several_cycles_then_every_digest_arrives_once(tmp_path: 
     }
     SUMMARY["relay_down"] = summary
     started = time.monotonic()
-    server = MockServer(FIXTURES / "crawlers" / "mirror", eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -385,10 +385,10 @@ def _failed(home: Path, source: str) -> int:
 
 @pytest.mark.slow
 def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> None:
-    root = tmp_path / "mirror"
-    shutil.copytree(FIXTURES / "crawlers" / "mirror", root)
-    feeds = root / "feeds.example.org"
-    shutil.copy(feeds / "ok.xml", feeds / "down.xml")
+    down = tmp_path / "mirror"  # one more layer on top of the crawler tests' mirror: a feed answering 500
+    feeds = down / "feeds.example.org"
+    feeds.mkdir(parents=True)
+    shutil.copy(OVERLAY / "feeds.example.org" / "ok.xml", feeds / "down.xml")
     route = feeds / "down.xml.route.json"
     route.write_text('{"status": 500}', encoding="utf-8")
     handler = Handler()
@@ -408,7 +408,7 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
     started = time.monotonic()
     expected = expected_pairs(served(until))
     base = f"http://127.0.0.1:{web}"
-    server = MockServer(root, eping_synthetic=ITEMS, api_key=API_KEY)
+    server = MockServer((down, *MIRROR_LAYERS), eping_synthetic=ITEMS, api_key=API_KEY)
     try:
         with server:
             svc = Service(tmp_path, server)
@@ -489,7 +489,7 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
 def test_once_closes_the_runs_of_a_killed_service(tmp_path: Path) -> None:
     """A crawl killed with its service leaves its run open; ``serve --once`` (a home run by cron) closes it
     as ``stopped`` once it is older than the run timeout and the grace, like ``serve`` does at start."""
-    svc = Service(tmp_path, MockServer(FIXTURES / "crawlers" / "mirror"))  # the mirror is not needed
+    svc = Service(tmp_path, MockServer(MIRROR_LAYERS))  # the mirror is not needed
     svc.write_sources({"eping_api": {**eping_source(FIRST_DAY), "enabled": False}})
     long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
     recent = (datetime.now(UTC) - timedelta(seconds=30)).isoformat(timespec="seconds")
@@ -519,12 +519,13 @@ def test_a_crawl_outliving_its_killed_service_stops_itself(
 
     A request that hangs (a minute) is abandoned after the stop grace; one that answers within the grace (a
     slow one, ``delay`` seconds) is waited for and the spider closes normally."""
-    root = FIXTURES / "crawlers" / "mirror"
+    layers: tuple[Path, ...] = MIRROR_LAYERS
     if delay is not None:
-        root = tmp_path / "mirror"
-        shutil.copytree(FIXTURES / "crawlers" / "mirror", root)
-        (root / "p" / "HANG1.html.route.json").write_text(json.dumps({"delay": delay}), encoding="utf-8")
-    with MockServer(root) as _url:
+        slow = tmp_path / "slow"  # one more layer on top: the hanging page answers after `delay` seconds
+        (slow / "p").mkdir(parents=True)
+        (slow / "p" / "HANG1.html.route.json").write_text(json.dumps({"delay": delay}), encoding="utf-8")
+        layers = (slow, *MIRROR_LAYERS)
+    with MockServer(layers) as _url:
         mirror = type("Mirror", (), {"url": _url})()
         svc = Service(tmp_path, mirror)
         svc.write_sources(

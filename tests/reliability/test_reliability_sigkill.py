@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testutil import FIXTURES, REPO, subprocess_env, tbtwatch_cmd
+from testutil import REPO, subprocess_env, tbtwatch_cmd
 
 sys.path[:0] = [str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
 
 from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
-from crawl_mockserver import MockServer, synthetic_items  # noqa: E402
+from crawl_mockserver import MIRROR_LAYERS, MockServer, synthetic_items  # noqa: E402
 
 from index.embedded import EmbeddedBackend  # noqa: E402
 from index.query import Query  # noqa: E402
@@ -189,7 +189,7 @@ def test_sigkilled_crawls_and_senders_lose_nothing(tmp_path: Path) -> None:
     summary: dict[str, Any] = {"seed": SEED, "runs": 0, "kills": {"crawl": 0, "digest": 0}}
     started = time.monotonic()
     try:
-        with MockServer(FIXTURES / "crawlers" / "mirror", eping_synthetic=ITEMS, api_key=API_KEY) as url:
+        with MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY) as url:
             pipe = Pipeline(home, url)
             assert not pipe.run(["recipients", "import", str(tmp_path / "recipients.yaml")], None)
             clock = CLOCK

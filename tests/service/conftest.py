@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_helpers import MockServer, Service
-from testutil import FIXTURES
+from service_helpers import MIRROR_LAYERS, MockServer, Service
 
 
 @pytest.fixture(scope="session")
 def mirror() -> Iterator[MockServer]:
     """The crawler tests' mirror of every source (a subprocess on 127.0.0.1)."""
-    server = MockServer(FIXTURES / "crawlers" / "mirror")
+    server = MockServer(MIRROR_LAYERS)
     with server:
         yield server
 
