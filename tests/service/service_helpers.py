@@ -24,7 +24,7 @@ from testutil import REPO, subprocess_env, tbtwatch_cmd
 
 sys.path.insert(0, str(REPO / "tests" / "crawlers"))
 
-from crawl_mockserver import MockServer
+from crawl_mockserver import MIRROR_LAYERS, MockServer  # noqa: F401  (MIRROR_LAYERS: for the conftest)
 
 OPERATOR = "ops@example.org"
 #: Test-sized politeness and limits; never the production defaults.
