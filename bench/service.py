@@ -30,10 +30,12 @@ sys.path.insert(0, str(ROOT / "tests" / "crawlers"))
 from crawl_mockserver import MIRROR_LAYERS, MockServer  # noqa: E402
 
 
-def _env(home: Path, config: Path) -> dict[str, str]:
+def _env(home: Path, config: Path, crawls: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TBTWATCH_")}
     env.update(
         {
+            # the busy shutdown is measured with every source mid-crawl: allow them all at once
+            "TBTWATCH_SCHEDULER__MAX_PARALLEL_CRAWLS": str(crawls),
             "PYTHONPATH": str(ROOT),
             "TBTWATCH_HOME": str(home),
             "TBTWATCH_CONFIG_DIR": str(config),
@@ -95,16 +97,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> tuple[float, int]:
     return time.monotonic() - start, code
 
 
-def _left_behind(home: Path) -> int:
+def _processes_of(home: Path) -> list[int]:
+    """Process ids (other than this one) whose environment names this home."""
     marker = f"TBTWATCH_HOME={home}".encode()
-    n = 0
+    pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                n += marker in (entry / "environ").read_bytes()
+                if marker in (entry / "environ").read_bytes():
+                    pids.append(int(entry.name))
             except OSError:
                 continue
-    return n
+    return pids
 
 
 def main() -> None:
@@ -120,34 +124,53 @@ def main() -> None:
     ):
         home, config, log = Path(tmp) / "home", Path(tmp) / "config", Path(tmp) / "serve.log"
         subprocess.run(["cp", "-r", str(ROOT / "config"), str(config)], check=True)
-        env = _env(home, config)
+        env = _env(home, config, n)
 
         _write(config, url, n, "1h")
-        proc = _serve(env, log)
-        out["ready_seconds"] = round(_wait(lambda: "tbtwatch serve:" in log.read_text(errors="replace")), 2)
-        first = _wait(lambda: sum(1 for r in _runs(home) if r[2]) >= n)
-        out["startup_crawls_seconds"] = round(out["ready_seconds"] + first, 2)
-        out["startup_crawls_ok"] = sum(1 for r in _runs(home) if r[3] == "ok")
-        start = time.monotonic()
-        status = subprocess.run(
-            [sys.executable, "-m", "tbtwatch", "sources", "status", "--json"], env=env, capture_output=True
-        )
-        out["status_seconds"] = round(time.monotonic() - start, 2)
-        out["status_rows"] = len(json.loads(status.stdout))
-        out["stop_idle_seconds"], out["stop_idle_exit"] = _stop(proc)
-
-        _write(config, url, n, "2s")  # replaced jobs; crawls back to back from now on
-        proc = _serve(env, log)
-        before = len(_runs(home))
-        _wait(lambda: sum(1 for r in _runs(home)[before:] if not r[2]) >= n)  # every source mid-crawl
-        out["stop_busy_seconds"], out["stop_busy_exit"] = _stop(proc)
-        runs = _runs(home)
-        out["runs_left_open"] = sum(1 for r in runs if not r[2])
-        out["runs_stopped_at_shutdown"] = sum(1 for r in runs if r[3] == "stopped")
-        out["processes_left_behind"] = _left_behind(home)
-        for key in ("stop_idle_seconds", "stop_busy_seconds"):
-            out[key] = round(out[key], 2)
+        try:
+            _measure(out, env, home, config, url, log, n)
+        finally:
+            _kill_left(home)
     print(json.dumps(out, indent=2))
+
+
+def _measure(
+    out: dict[str, Any], env: dict[str, str], home: Path, config: Path, url: str, log: Path, n: int
+) -> None:
+    """Start-up, status, idle and busy shutdown figures into ``out``."""
+    proc = _serve(env, log)
+    out["ready_seconds"] = round(_wait(lambda: "tbtwatch serve:" in log.read_text(errors="replace")), 2)
+    first = _wait(lambda: sum(1 for r in _runs(home) if r[2]) >= n)
+    out["startup_crawls_seconds"] = round(out["ready_seconds"] + first, 2)
+    out["startup_crawls_ok"] = sum(1 for r in _runs(home) if r[3] == "ok")
+    start = time.monotonic()
+    status = subprocess.run(
+        [sys.executable, "-m", "tbtwatch", "sources", "status", "--json"], env=env, capture_output=True
+    )
+    out["status_seconds"] = round(time.monotonic() - start, 2)
+    out["status_rows"] = len(json.loads(status.stdout))
+    out["stop_idle_seconds"], out["stop_idle_exit"] = _stop(proc)
+
+    _write(config, url, n, "2s")  # replaced jobs; crawls back to back from now on
+    proc = _serve(env, log)
+    before = len(_runs(home))
+    _wait(lambda: sum(1 for r in _runs(home)[before:] if not r[2]) >= n)  # every source mid-crawl
+    out["stop_busy_seconds"], out["stop_busy_exit"] = _stop(proc)
+    runs = _runs(home)
+    out["runs_left_open"] = sum(1 for r in runs if not r[2])
+    out["runs_stopped_at_shutdown"] = sum(1 for r in runs if r[3] == "stopped")
+    out["processes_left_behind"] = len(_processes_of(home))
+    for key in ("stop_idle_seconds", "stop_busy_seconds"):
+        out[key] = round(out[key], 2)
+
+
+def _kill_left(home: Path) -> None:
+    """SIGKILL whatever still runs for this home (a service or crawl left by a failed measurement)."""
+    for pid in _processes_of(home):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue
 
 
 if __name__ == "__main__":
