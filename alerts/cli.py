@@ -5,6 +5,7 @@ tbtwatch recipients add --id K --type exporter --name N --email a@b.cn --hs 9503
 tbtwatch recipients list [--json]
 tbtwatch recipients remove K
 tbtwatch recipients unsubscribe TOKEN / revoke-token TOKEN
+tbtwatch recipients resubscribe K ADDRESS        an unsubscribed address receives digests again
 tbtwatch digest run [--frequency daily] [--now 2025-06-12T08:30] [--json] [--no-send]
 tbtwatch digest send [--now ...]                send what the outbox holds
 tbtwatch digest outbox [--status failed]        inspect the outbox
@@ -183,6 +184,30 @@ def unsubscribe_cmd(token: Annotated[str, typer.Argument(help="token from an uns
         return f"{result.address} ({result.recipient}) " + (
             "unsubscribed" if result.changed else "was already unsubscribed"
         )
+
+    console.print(run_guarded(body), highlight=False)
+
+
+@recipients_app.command("resubscribe")
+def resubscribe_cmd(
+    key: Annotated[str, typer.Argument(help="recipient id")],
+    address: Annotated[str, typer.Argument(help="the address that unsubscribed")],
+) -> None:
+    """Let an unsubscribed address receive digests again (what its manage page does; e.g. after a request by
+    phone). Only the operator runs this: an unsubscribe is the recipient's choice, so say why in your records."""
+
+    def body() -> str:
+        with open_store() as store:
+            repo = AlertsRepository(store)
+            rec = repo.get_recipient(key)
+            if rec is None:
+                raise RecipientError(f"no recipient {key!r}. Fix: see `tbtwatch recipients list`.")
+            found = next((a for a in rec.addresses if a.address.lower() == address.strip().lower()), None)
+            if found is None:
+                known = ", ".join(a.address for a in rec.addresses) or "none"
+                raise RecipientError(f"recipient {key!r} has no address {address!r} (it has: {known})")
+            changed = repo.resubscribe_address(found.id)
+        return f"{found.address} ({key}) " + ("subscribed again" if changed else "was not unsubscribed")
 
     console.print(run_guarded(body), highlight=False)
 

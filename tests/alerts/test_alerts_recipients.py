@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from alerts.errors import RecipientError
 from alerts.recipients import in_quiet_hours, normalise_address, parse_recipients
 from alerts.repository import AlertsRepository
 from tbtwatch.cli import app
+from tbtwatch.store import Store
 
 
 def test_import_is_idempotent_and_updates_by_id(repo: AlertsRepository) -> None:
@@ -325,6 +327,31 @@ def test_cli_import_add_list_remove(home: Path) -> None:
 
     assert _cli(home, "recipients", "remove", "exp-toys").exit_code == 0
     assert _cli(home, "recipients", "remove", "exp-toys").exit_code == 1
+
+
+def test_cli_resubscribe_an_unsubscribed_address(home: Path) -> None:
+    write_settings(home, {})
+    assert _cli(home, "recipients", "import", str(FIXTURES / "recipients.yaml")).exit_code == 0
+    store = Store.open(home / "tbtwatch.sqlite3")
+    try:
+        repo = AlertsRepository(store)
+        rec = repo.get_recipient("wp-yiwu-toys")
+        assert rec is not None
+        addr = rec.addresses[1]
+        assert repo.unsubscribe_address(addr.id, datetime(2025, 6, 12, tzinfo=UTC))
+    finally:
+        store.close()
+    not_yet = _cli(home, "recipients", "resubscribe", "wp-yiwu-toys", "warning@yiwu.example.cn")
+    assert not_yet.exit_code == 0 and "was not unsubscribed" in not_yet.text
+    done = _cli(home, "recipients", "resubscribe", "wp-yiwu-toys", addr.address.upper())
+    assert done.exit_code == 0 and f"{addr.address} (wp-yiwu-toys) subscribed again" in done.text
+    rows = yaml.safe_load(_cli(home, "recipients", "list", "--json").output)
+    yiwu = next(r for r in rows if r["id"] == "wp-yiwu-toys")
+    assert all(a["unsubscribed_at"] is None for a in yiwu["addresses"])
+    unknown = _cli(home, "recipients", "resubscribe", "wp-yiwu-toys", "nobody@example.cn")
+    assert unknown.exit_code == 1 and "has no address 'nobody@example.cn'" in unknown.text
+    missing = _cli(home, "recipients", "resubscribe", "no-such", "x@example.cn")
+    assert missing.exit_code == 1 and "no recipient 'no-such'" in missing.text
 
 
 def test_cli_import_reports_file_errors(home: Path, tmp_path: Path) -> None:
