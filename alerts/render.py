@@ -22,6 +22,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
@@ -351,7 +352,8 @@ class Renderer:
         n = len(digest.items)
         intro_key = "intro_reminder" if digest.kind is DigestKind.REMINDER else "intro"
         return {
-            "t": t,
+            # attributes, not a dict: ``t.update`` in a template is the label, never ``dict.update``
+            "t": SimpleNamespace(**t),
             "lang": lang,
             "heading": t[digest.kind.value],
             "period": digest.period,

@@ -253,3 +253,22 @@ def test_webhook_payloads(settings: Settings, store: Store, queued: AlertsReposi
     content = cut["markdown"]["content"]
     assert len(content.encode()) <= WEBHOOK_MAXLEN["wecom"]
     assert content.endswith("……内容过长已截断，完整内容请查看邮件。")
+
+
+def test_an_update_is_labelled_as_such_in_every_part(
+    settings: Settings, store: Store, repo: AlertsRepository
+) -> None:
+    """An addendum sent as an update carries the 更新 / Update label (a dict of labels once rendered
+    ``t.update`` as ``dict.update``: "<built-in method update of dict object>" reached real digests)."""
+    import_recipients(repo)
+    ingest(store, [TOY], [labels(TOY.id, ["toys"], Risk.HIGH)])
+    add1 = make_notice("G/TBT/N/EU/1050/Add.1", title="Adoption of the toy safety regulation", hs_codes=[])
+    ingest(store, [add1], [labels(add1.id, ["tea"], Risk.LOW)])
+    build_digests(settings, store, frequency=Frequency.DAILY, now=NOW)
+    for key, word in (("wp-yiwu-toys", "更新"), ("exp-en-buyer", "Update")):
+        msgs = _emails(repo, key)
+        assert msgs, key
+        for msg in msgs:
+            text, html = _parts(msg)
+            assert "built-in method" not in text + html
+            assert f"[{word}]" in text and f">{word}</span>" in html
