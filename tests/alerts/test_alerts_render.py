@@ -264,7 +264,8 @@ def test_an_update_is_labelled_as_such_in_every_part(
     ingest(store, [TOY], [labels(TOY.id, ["toys"], Risk.HIGH)])
     add1 = make_notice("G/TBT/N/EU/1050/Add.1", title="Adoption of the toy safety regulation", hs_codes=[])
     ingest(store, [add1], [labels(add1.id, ["tea"], Risk.LOW)])
-    build_digests(settings, store, frequency=Frequency.DAILY, now=NOW)
+    for frequency in (Frequency.DAILY, Frequency.IMMEDIATE):  # the English exporter wants each at once
+        build_digests(settings, store, frequency=frequency, now=NOW)
     for key, word in (("wp-yiwu-toys", "更新"), ("exp-en-buyer", "Update")):
         msgs = _emails(repo, key)
         assert msgs, key
