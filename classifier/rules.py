@@ -261,7 +261,9 @@ class KeywordIndex:
 
     def _field_hits(self, text: str, fname: str) -> list[_Hit]:
         raw: list[_Hit] = []
-        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie
+        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
+        # names what the product is not: "glass beads ... (excl. imitation jewellery)"
+        text = _EXCLUSION.sub(" ", text)
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
@@ -288,6 +290,11 @@ class KeywordIndex:
 
 
 _CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
+_EXCLUSION = re.compile(
+    r"[(（]\s*(?:excl\.?|excluding|except|other than|not including|sauf|à l'exclusion d|excepto|excluidos?|"
+    r"con exclusión d|不包括|不含|除)[^)）]*[)）]",
+    re.I,
+)
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (

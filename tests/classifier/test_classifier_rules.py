@@ -234,3 +234,13 @@ def test_code_texts_split_never_loses_words(products: str) -> None:
     # every word of the products text is in one of the two parts (the code parentheses themselves aside)
     kept = tokens(split.own) + tokens(split.pasted)
     assert set(tokens(CODES_IN_PARENTHESES.sub(" ", products))) <= set(kept)
+
+
+def test_an_exclusion_names_what_the_product_is_not(rules: Classifier) -> None:
+    products = (
+        "Glass beads and similar glass smallwares (excl. imitation jewellery); glass eyes (excluding toys)"
+    )
+    found = _clusters(rules, "Road marking materials - premix glass beads", products=products)
+    assert "yiwu_small_commodities" not in found and "toys" not in found
+    assert "toys" in _clusters(rules, "Requirements for toys (other than for children under 3)")
+    assert "toys" not in _clusters(rules, "Articles de fête (sauf jouets)")
