@@ -6,8 +6,11 @@ silent or weak (no HS codes: about a third of real notices, and all news) and le
 code already decides. When a notice has specific HS codes and none of them belongs to any cluster, the
 text evidence is damped: the codes say the product is elsewhere, unless the title names the cluster's
 product (notifications are often mis-coded). A cluster negated by a negative phrase in the title is
-damped by ``negated_factor``. Clusters scoring ``min_score`` or more and within ``relative_min`` of the
-best are kept, best first (a product named in the title beside an HS-decided best cluster is kept too). Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``.
+damped by ``negated_factor``. An HS code several clusters share (850440: LED drivers and PV inverters)
+counts less for one the text does not support when the text supports another. Clusters scoring ``min_score`` or more and within ``relative_min`` of the
+best are kept, best first (a product named in the title beside an HS-decided best cluster is kept too);
+then the taxonomy's companions are added (``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
+Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``, ``with:…``, ``ctx:…``.
 
 >>> clf = Classifier.from_settings(load_settings())          # doctest: +SKIP
 >>> clf.classify([notice])[0].clusters[0]                    # doctest: +SKIP
