@@ -263,7 +263,7 @@ class KeywordIndex:
         raw: list[_Hit] = []
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
-        text = _EXCLUSION.sub(" ", text)
+        text = _PASSING.sub(" ", _EXCLUSION.sub(" ", text))
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
@@ -290,6 +290,13 @@ class KeywordIndex:
 
 
 _CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
+#: sectors named in passing ("在电子电气、玩具、纺织品等领域推动标准互认", "in sectors such as toys and textiles"):
+#: cooperation and meeting news lists fields of work, not products a measure regulates
+_PASSING = re.compile(
+    r"[^，。；：！？,.;:!?\n]*等(?:领域|行业|产业|方面)"
+    r"|\b(?:sectors|areas|fields|industries|domains)\s+(?:such as|including|like|as diverse as)\s+[^.;:!?\n]*",
+    re.I,
+)
 _EXCLUSION = re.compile(
     r"[(（]\s*(?:excl\.?|excluding|except|other than|not including|sauf|à l'exclusion d|excepto|excluidos?|"
     r"con exclusión d|不包括|不含|除)[^)）]*[)）]",

@@ -244,3 +244,12 @@ def test_an_exclusion_names_what_the_product_is_not(rules: Classifier) -> None:
     assert "yiwu_small_commodities" not in found and "toys" not in found
     assert "toys" in _clusters(rules, "Requirements for toys (other than for children under 3)")
     assert "toys" not in _clusters(rules, "Articles de fête (sauf jouets)")
+
+
+def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None:
+    coop = "双方将在电子电气、玩具、纺织品等领域推动国际标准的采用和标准互认。"
+    assert _clusters(rules, "中国与东盟签署标准化合作谅解备忘录", description=coop) == {}
+    meeting = "Members raised concerns in sectors such as toy safety, batteries and cosmetics."
+    assert _clusters(rules, "TBT Committee meeting", description=meeting) == {}
+    # a measure on the product is still found, in the same words
+    assert "toys" in _clusters(rules, "欧盟修订玩具安全法规", description="涉及玩具中的化学物质限量。")
