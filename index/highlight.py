@@ -41,7 +41,7 @@ def _spans(text: str, leaves: list[Leaf]) -> list[tuple[int, int]]:
             en.append(leaf)
     if en:
         found += _english_spans(text, en)
-    return _merge(found)
+    return merge_spans(found)
 
 
 def _english_spans(text: str, leaves: list[EnMatch]) -> list[tuple[int, int]]:
@@ -99,7 +99,8 @@ def _phrase_end(text: str, start: int, terms: tuple[tuple[int, str], ...]) -> in
     return following[last].end()
 
 
-def _merge(found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping or touching ``(start, end)`` spans joined into one."""
     merged: list[tuple[int, int]] = []
     for s, e in sorted(found):
         if merged and s <= merged[-1][1]:

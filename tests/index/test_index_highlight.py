@@ -37,13 +37,7 @@ def reference_spans(text: str, plan: Plan | None) -> list[tuple[int, int]]:
                 at.get(pos + rel, ("",))[0] == t for rel, t in leaf.terms[1:]
             ):
                 found.append((s, at[pos + leaf.terms[-1][0]][2]))
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(found):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
+    return highlight.merge_spans(found)
 
 
 QUERIES = [
