@@ -94,11 +94,7 @@ def sources_cmd(as_json: Annotated[bool, typer.Option("--json", help="print JSON
                 last = runs[0] if runs else None
                 rows.append(
                     {
-                        "source": name,
-                        "spider": src.spider,
-                        "enabled": src.enabled,
-                        "schedule": src.schedule.describe(),
-                        "expected_cadence": src.expected_cadence,
+                        **src.listing(),
                         "last_run": last.started_at if last else None,
                         "last_status": last.status if last else None,
                         "last_new": last.new if last else None,

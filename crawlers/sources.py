@@ -114,6 +114,16 @@ class Source(_Strict):
         default_factory=dict, description="spider options, see the spider docstring"
     )
 
+    def listing(self) -> dict[str, Any]:
+        """The configured columns every source listing shows (``sources`` and ``sources status``)."""
+        return {
+            "source": self.name,
+            "spider": self.spider,
+            "enabled": self.enabled,
+            "schedule": self.schedule.describe(),
+            "expected_cadence": self.expected_cadence,
+        }
+
     @field_validator("expected_cadence")
     @classmethod
     def _check_cadence(cls, v: str) -> str:

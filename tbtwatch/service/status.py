@@ -57,11 +57,7 @@ def sources_status(settings: Settings, *, now: datetime | None = None) -> list[d
             row["crawled_as"] = fallback
         rows.append(
             {
-                "source": name,
-                "spider": src.spider,
-                "enabled": src.enabled,
-                "schedule": src.schedule.describe(),
-                "expected_cadence": src.expected_cadence,
+                **src.listing(),
                 "last_run": {k: v for k, v in asdict(last).items() if k != "id"} if last else None,
                 "next_run": next_run.isoformat(timespec="seconds") if next_run else None,
                 "next_run_from": origin,
