@@ -103,12 +103,24 @@ class CodeTexts:
         """The longest ``;``-suffix of ``segment`` that is a pasted title goes to the second part."""
         if not vocab:
             return segment, ""
-        cuts = [0] + [i + 1 for i, ch in enumerate(segment) if ch == ";"]
-        for cut in cuts:
-            tail = segment[cut:]
-            words = [t for t in tokens(tail) if t not in _STOP and len(t) > 1]
-            if words and sum(t in vocab for t in words) >= PASTED_SHARE * len(words):
-                return segment[:cut], tail
+        pieces = segment.split(";")
+        # words and words-in-vocab of each piece, counted once; a tail's counts are suffix sums (linear time
+        # however many pieces a hostile products text has)
+        counts = []
+        for piece in pieces:
+            words = [t for t in tokens(piece) if t not in _STOP and len(t) > 1]
+            counts.append((len(words), sum(t in vocab for t in words)))
+        total = [0, 0]
+        tails = []
+        for n, hit in reversed(counts):
+            total = [total[0] + n, total[1] + hit]
+            tails.append(tuple(total))
+        tails.reverse()
+        cut = 0
+        for piece, (n, hit) in zip(pieces, tails, strict=True):
+            if n and hit >= PASTED_SHARE * n:
+                return segment[:cut], segment[cut:]
+            cut += len(piece) + 1
         return segment, ""
 
     def _code_words(self, kind: str, code: str) -> frozenset[str]:

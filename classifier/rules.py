@@ -293,7 +293,8 @@ _CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
 #: sectors named in passing ("在电子电气、玩具、纺织品等领域推动标准互认", "in sectors such as toys and textiles"):
 #: cooperation and meeting news lists fields of work, not products a measure regulates
 _PASSING = re.compile(
-    r"[^，。；：！？,.;:!?\n]*等(?:领域|行业|产业|方面)"
+    # from the start of a clause only: a scan from every position would be quadratic on long texts
+    r"(?:^|(?<=[，。；：！？,.;:!?\n]))[^，。；：！？,.;:!?\n]*等(?:领域|行业|产业|方面)"
     r"|\b(?:sectors|areas|fields|industries|domains)\s+(?:such as|including|like|as diverse as)\s+[^.;:!?\n]*",
     re.I,
 )
@@ -461,14 +462,16 @@ class RuleMatcher:
     # -- keywords -------------------------------------------------------------------------------
     def keywords(self, doc: Doc) -> dict[str, tuple[float, list[str]]]:
         """Keyword evidence per cluster: (score, reasons)."""
-        return self._keywords(doc)[0]
+        return self._keywords(doc, any(doc.codes()))[0]
 
-    def _keywords(self, doc: Doc) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
+    def _keywords(
+        self, doc: Doc, with_codes: bool
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
         """Keyword evidence per cluster, the clusters negated in the title or products, and those
         whose product keyword is in the title."""
         w = self.weights
         products = doc.products
-        if any(doc.codes()):
+        if with_codes:
             # code titles pasted into the products text are the codes in words: the HS/ICS rules count them
             products = self.pasted.split(products).own
         fields = [
@@ -523,7 +526,7 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        found, negated, title_product = self._keywords(doc)
+        found, negated, title_product = self._keywords(doc, bool(hs_codes or ics_codes))
         for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
