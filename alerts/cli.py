@@ -23,7 +23,14 @@ from rich.table import Table
 
 from alerts.clusters import cluster_names
 from alerts.errors import RecipientError
-from alerts.recipients import Frequency, Recipient, load_recipients_file, parse_recipients, unknown_clusters
+from alerts.recipients import (
+    Frequency,
+    Recipient,
+    load_recipients_file,
+    normalise_address,
+    parse_recipients,
+    unknown_clusters,
+)
 from alerts.repository import AlertsRepository
 from tbtwatch.cli import console, emit_json, open_store, run_guarded, settings
 
@@ -202,7 +209,11 @@ def resubscribe_cmd(
             rec = repo.get_recipient(key)
             if rec is None:
                 raise RecipientError(f"no recipient {key!r}. Fix: see `tbtwatch recipients list`.")
-            found = next((a for a in rec.addresses if a.address.lower() == address.strip().lower()), None)
+            try:
+                wanted = normalise_address(address)
+            except ValueError as exc:
+                raise RecipientError(str(exc)) from None
+            found = next((a for a in rec.addresses if a.address == wanted), None)
             if found is None:
                 known = ", ".join(a.address for a in rec.addresses) or "none"
                 raise RecipientError(f"recipient {key!r} has no address {address!r} (it has: {known})")
