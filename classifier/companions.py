@@ -33,7 +33,7 @@ class Companions:
         if not self._rules:
             return []
         have = {cid: score for cid, score, _ in kept}
-        text = "\n".join((doc.title, doc.title_zh, doc.products, doc.products_zh, doc.description))
+        text = doc.model_text()
         toks: list[str] | None = None
         folded = ""
         out: list[Label] = []
