@@ -31,7 +31,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,23 @@ from test_reliability_sigkill import _recipients_file as recipients_yaml  # noqa
 from test_reliability_sigkill import stored_count  # noqa: E402
 
 from tbtwatch.store import Store  # noqa: E402
+
+
+@contextlib.contextmanager
+def _service_with_exporters(tmp_path: Path, layers: tuple[Path, ...] = MIRROR_LAYERS) -> Iterator[Service]:
+    """The mirror serving the synthetic ePing items, a service home on it with the fault exporters imported;
+    the service is killed on the way out if a test left it running."""
+    server = MockServer(layers, eping_synthetic=ITEMS, api_key=API_KEY)
+    with server:
+        svc = Service(tmp_path, server)
+        try:
+            recipients_yaml(tmp_path / "recipients.yaml")
+            done = svc.cli("recipients", "import", str(tmp_path / "recipients.yaml"))
+            assert done.returncode == 0, done.stderr
+            yield svc
+        finally:
+            svc.close()
+
 
 SEED = int(os.environ.get("TBTWATCH_FAULT_SEED", "8"))
 KILLS = int(os.environ.get("TBTWATCH_FAULT_RUNS", "5"))
@@ -178,42 +195,34 @@ def test_sigkilled_service_delivers_everything(tmp_path: Path) -> None:
     }
     SUMMARY["sigkill_service"] = summary
     started = time.monotonic()
-    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
-        with server:
-            svc = Service(tmp_path, server)
-            recipients_yaml(tmp_path / "recipients.yaml")
-            done = svc.cli("recipients", "import", str(tmp_path / "recipients.yaml"))
-            assert done.returncode == 0, done.stderr
+        with _service_with_exporters(tmp_path) as svc:
             until = FIRST_DAY
             window = 0
-            try:
-                while summary["kills"] < KILLS and summary["runs"] < 3 * KILLS:
-                    window += 1
-                    until = min(
-                        FIRST_DAY + timedelta(days=window * DAYS_PER_RUN - 1), FIRST_DAY + timedelta(days=199)
-                    )
-                    svc.write_sources({"eping_api": eping_source(until, page_size=100)})
-                    point = rng.choice(["stored", "sent", "time"])
-                    when = _kill_point(point, rng, svc.home, handler)
-                    with_crawl = rng.random() < 0.5
-                    summary["runs"] += 1
-                    svc.start("--once", "--json", extra=extra)
-                    if _wait_exit_or_kill(svc, when, with_crawl=with_crawl):
-                        summary["kills"] += 1
-                        summary["kills_by_point"][point] += 1
-                        if with_crawl:
-                            summary["kills_with_crawl"] += 1
-                        elif env_of_processes(f"TBTWATCH_HOME={svc.home}"):
-                            summary["orphan_crawls_at_kill"] += 1
-                    else:
-                        summary["clean_runs"] += 1
-                # recovery: restart, one more full cycle (in a minute without digests yet)
-                summary["recovery_wait_seconds"] = _wait_for_fresh_minute(svc.home)
-                _cycle(svc, extra, summary)
-                left = _wait_no_crawls(svc.home, timeout=30)
-            finally:
-                svc.close()
+            while summary["kills"] < KILLS and summary["runs"] < 3 * KILLS:
+                window += 1
+                until = min(
+                    FIRST_DAY + timedelta(days=window * DAYS_PER_RUN - 1), FIRST_DAY + timedelta(days=199)
+                )
+                svc.write_sources({"eping_api": eping_source(until, page_size=100)})
+                point = rng.choice(["stored", "sent", "time"])
+                when = _kill_point(point, rng, svc.home, handler)
+                with_crawl = rng.random() < 0.5
+                summary["runs"] += 1
+                svc.start("--once", "--json", extra=extra)
+                if _wait_exit_or_kill(svc, when, with_crawl=with_crawl):
+                    summary["kills"] += 1
+                    summary["kills_by_point"][point] += 1
+                    if with_crawl:
+                        summary["kills_with_crawl"] += 1
+                    elif env_of_processes(f"TBTWATCH_HOME={svc.home}"):
+                        summary["orphan_crawls_at_kill"] += 1
+                else:
+                    summary["clean_runs"] += 1
+            # recovery: restart, one more full cycle (in a minute without digests yet)
+            summary["recovery_wait_seconds"] = _wait_for_fresh_minute(svc.home)
+            _cycle(svc, extra, summary)
+            left = _wait_no_crawls(svc.home, timeout=30)
     finally:
         smtp.stop()
 
@@ -273,13 +282,8 @@ def test_relay_down_for_several_cycles_then_every_digest_arrives_once(tmp_path: 
     }
     SUMMARY["relay_down"] = summary
     started = time.monotonic()
-    server = MockServer(MIRROR_LAYERS, eping_synthetic=ITEMS, api_key=API_KEY)
     try:
-        with server:
-            svc = Service(tmp_path, server)
-            recipients_yaml(tmp_path / "recipients.yaml")
-            done = svc.cli("recipients", "import", str(tmp_path / "recipients.yaml"))
-            assert done.returncode == 0, done.stderr
+        with _service_with_exporters(tmp_path) as svc:
             svc.write_sources({"eping_api": eping_source(until)})
             for i in range(DOWN_CYCLES):
                 _cycle(svc, extra, summary)
@@ -296,7 +300,6 @@ def test_relay_down_for_several_cycles_then_every_digest_arrives_once(tmp_path: 
             smtp = SmtpServer(handler, port).start()
             _cycle(svc, extra, summary)
             _cycle(svc, extra, summary)  # one more: nothing is sent twice
-            svc.close()
     finally:
         if smtp is not None:
             smtp.stop()
@@ -408,13 +411,8 @@ def test_failing_and_hanging_sources_leave_the_rest_running(tmp_path: Path) -> N
     started = time.monotonic()
     expected = expected_pairs(served(until))
     base = f"http://127.0.0.1:{web}"
-    server = MockServer((down, *MIRROR_LAYERS), eping_synthetic=ITEMS, api_key=API_KEY)
     try:
-        with server:
-            svc = Service(tmp_path, server)
-            recipients_yaml(tmp_path / "recipients.yaml")
-            done = svc.cli("recipients", "import", str(tmp_path / "recipients.yaml"))
-            assert done.returncode == 0, done.stderr
+        with _service_with_exporters(tmp_path, (down, *MIRROR_LAYERS)) as svc:
             svc.write_sources(_sources_with_faults())
             svc.start(extra=extra)
             svc.wait_for("the web app", lambda: _get(base + "/healthz")[0] == 200)
