@@ -523,9 +523,9 @@ def test_a_crawl_outliving_its_killed_service_stops_itself(
         (slow / "p").mkdir(parents=True)
         (slow / "p" / "HANG1.html.route.json").write_text(json.dumps({"delay": delay}), encoding="utf-8")
         layers = (slow, *MIRROR_LAYERS)
-    with MockServer(layers) as _url:
-        mirror = type("Mirror", (), {"url": _url})()
-        svc = Service(tmp_path, mirror)
+    server = MockServer(layers)
+    with server:
+        svc = Service(tmp_path, server)
         svc.write_sources(
             {
                 "svc_hang": {
@@ -536,7 +536,15 @@ def test_a_crawl_outliving_its_killed_service_stops_itself(
         )
         svc.start("--once", extra=smtp_env(free_port(), TBTWATCH_CRAWL__STOP_GRACE_SECONDS=grace))
         svc.wait_for("the crawl", lambda: len(env_of_processes(f"TBTWATCH_HOME={svc.home}")) >= 2)
-        svc.wait_for("the hung request", lambda: _runs(svc.home, "svc_hang"))
+        # the kill must land while the article request is in flight (the server logs it on arrival), not
+        # before the crawl has asked for it: then nothing would hang and the spider would just close
+        svc.wait_for(
+            "the hung request",
+            lambda: (
+                _runs(svc.home, "svc_hang")
+                and any(r["path"].endswith("/HANG1.html") for r in server.requests())
+            ),
+        )
         assert svc.proc is not None
         svc.proc.kill()
         svc.proc.wait(30)
