@@ -25,9 +25,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "crawlers"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "crawlers")]
 
 from crawl_mockserver import MIRROR_LAYERS, MockServer  # noqa: E402
+from testutil import env_of_processes  # noqa: E402
 
 
 def _env(home: Path, config: Path, crawls: int) -> dict[str, str]:
@@ -97,20 +98,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> tuple[float, int]:
     return time.monotonic() - start, code
 
 
-def _processes_of(home: Path) -> list[int]:
-    """Process ids (other than this one) whose environment names this home."""
-    marker = f"TBTWATCH_HOME={home}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if marker in (entry / "environ").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
 def main() -> None:
     """Run the benchmark and print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -159,14 +146,14 @@ def _measure(
     runs = _runs(home)
     out["runs_left_open"] = sum(1 for r in runs if not r[2])
     out["runs_stopped_at_shutdown"] = sum(1 for r in runs if r[3] == "stopped")
-    out["processes_left_behind"] = len(_processes_of(home))
+    out["processes_left_behind"] = len(env_of_processes(f"TBTWATCH_HOME={home}"))
     for key in ("stop_idle_seconds", "stop_busy_seconds"):
         out[key] = round(out[key], 2)
 
 
 def _kill_left(home: Path) -> None:
     """SIGKILL whatever still runs for this home (a service or crawl left by a failed measurement)."""
-    for pid in _processes_of(home):
+    for pid in env_of_processes(f"TBTWATCH_HOME={home}"):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:

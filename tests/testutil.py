@@ -24,3 +24,19 @@ def subprocess_env(home: Path | None = None) -> dict[str, str]:
 def tbtwatch_cmd(*args: str) -> list[str]:
     """Command line for the CLI in a subprocess."""
     return [sys.executable, "-m", "tbtwatch", *args]
+
+
+def env_of_processes(marker: str) -> list[int]:
+    """Pids of processes (other than this one) whose environment contains ``marker``: crawls or services
+    left behind for a home (``TBTWATCH_HOME=...``)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ:
+            out.append(int(entry.name))
+    return out

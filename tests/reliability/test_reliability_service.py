@@ -40,7 +40,7 @@ from urllib.request import urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
-from testutil import REPO
+from testutil import REPO, env_of_processes
 
 sys.path[:0] = [
     str(REPO / "tests" / "crawlers"),
@@ -64,7 +64,7 @@ from service_faultlib import (  # noqa: E402
     smtp_env,
     store_state,
 )
-from service_helpers import Service, env_of_processes  # noqa: E402
+from service_helpers import Service  # noqa: E402
 from test_reliability_sigkill import _recipients_file as recipients_yaml  # noqa: E402  (same exporters)
 from test_reliability_sigkill import stored_count  # noqa: E402
 

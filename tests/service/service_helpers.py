@@ -6,7 +6,6 @@ test-sized intervals and timeouts (settings environment overrides)."""
 from __future__ import annotations
 
 import email
-import os
 import shutil
 import signal
 import subprocess
@@ -121,18 +120,3 @@ class Service:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
-
-
-def env_of_processes(marker: str) -> list[int]:
-    """Pids of processes whose environment contains ``marker`` (to find crawls left behind)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in environ:
-            out.append(int(entry.name))
-    return out

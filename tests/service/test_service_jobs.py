@@ -14,7 +14,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from service_helpers import env_of_processes
+from testutil import env_of_processes
 
 from tbtwatch.errors import TbtwatchError
 from tbtwatch.service import jobs, runtime

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from service_helpers import OPERATOR, Service, env_of_processes
+from service_helpers import OPERATOR, Service
+from testutil import env_of_processes
 
 SOURCES: dict[str, dict[str, Any]] = {
     "svc_good": {
