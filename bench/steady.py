@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
 
-from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
+from alerts_testlib import Handler, SmtpServer, exporter, free_port, write_recipients  # noqa: E402
 from crawl_mockserver import MockServer  # noqa: E402
 
 SIGNING_KEY = "bench-signing-key-0123456789abcdef"
@@ -79,19 +79,17 @@ def write_feeds(root: Path, count: int, now: datetime) -> None:
 
 def recipients_file(path: Path, count: int) -> None:
     """Exporters with immediate digests: HS 9503 (the constructed notices), or a news keyword."""
-    lines = ["recipients:"]
+    rows = []
     for i in range(count):
         sub = {"hs_prefixes": ["9503"]} if i % 2 == 0 else {"keywords": [TOPICS[i % len(TOPICS)].split()[0]]}
-        lines += [
-            f"  - id: exp-{i:03d}",
-            "    type: exporter",
-            f"    name: 企业 {i}",
-            f"    addresses: [u{i}@e{i}.example.cn]",
-            "    frequency: immediate",
-            "    subscriptions:",
-            "      - " + json.dumps(sub),
-        ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append(
+            {
+                **exporter(f"exp-{i:03d}", f"u{i}@e{i}.example.cn", **sub),
+                "name": f"企业 {i}",
+                "frequency": "immediate",
+            }
+        )
+    write_recipients(path, rows)
 
 
 def tbtwatch(home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:

@@ -117,6 +117,12 @@ def exporter(key: str, address: str, **subscription: Any) -> dict[str, Any]:
     }
 
 
+def write_recipients(path: Path, recipients: list[dict[str, Any]]) -> None:
+    """A recipients file (what ``tbtwatch recipients import`` reads) holding these entries."""
+    text = yaml.safe_dump({"recipients": recipients}, allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+
+
 # -- a real SMTP server ------------------------------------------------------------------------------------
 @dataclass
 class Received:

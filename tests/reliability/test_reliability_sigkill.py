@@ -31,7 +31,7 @@ from testutil import REPO, subprocess_env, tbtwatch_cmd
 
 sys.path[:0] = [str(REPO / "tests" / "crawlers"), str(REPO / "tests" / "alerts")]
 
-from alerts_testlib import Handler, SmtpServer, free_port  # noqa: E402
+from alerts_testlib import Handler, SmtpServer, exporter, free_port, write_recipients  # noqa: E402
 from crawl_mockserver import MIRROR_LAYERS, MockServer, synthetic_items  # noqa: E402
 
 from index.embedded import EmbeddedBackend  # noqa: E402
@@ -70,19 +70,18 @@ COPIES = 6  # recipients per subscription: about 30 messages per digest run, so 
 
 
 def _recipients_file(path: Path) -> None:
-    lines = ["recipients:"]
-    for key, sub in SUBSCRIPTIONS.items():
-        for c in range(COPIES):
-            lines += [
-                f"  - id: exp-{key}-{c}",
-                "    type: exporter",
-                f"    name: 企业 {key} {c}",
-                f"    addresses: [{key}-{c}@e.example.cn]",
-                "    frequency: immediate",
-                "    subscriptions:",
-                "      - " + json.dumps(sub),
-            ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_recipients(
+        path,
+        [
+            {
+                **exporter(f"exp-{key}-{c}", f"{key}-{c}@e.example.cn", **sub),
+                "name": f"企业 {key} {c}",
+                "frequency": "immediate",
+            }
+            for key, sub in SUBSCRIPTIONS.items()
+            for c in range(COPIES)
+        ],
+    )
 
 
 def stored_count(home: Path) -> int:
