@@ -97,6 +97,8 @@ class _Entry:
     negative: bool
     weight: float
     product: bool
+    #: the sector whose sector-wide words this entry is ("" for the cluster's own keywords)
+    sector: str = ""
 
 
 @dataclass(slots=True)
@@ -145,7 +147,7 @@ class KeywordIndex:
             members = [c.id for c in taxonomy.clusters if c.sector == sector.id]
             for cid in members:
                 for kw in (*sector.keywords_en, *sector.keywords_zh):
-                    self._add(en, zh, kw, cid, "sector")
+                    self._add(en, zh, kw, cid, f"sector:{sector.id}")
                 for kw in sector.negative_keywords:
                     self._add(en, zh, kw, cid, "negative")
         self.en: dict[tuple[str, ...], list[_Entry]] = {}
@@ -159,6 +161,15 @@ class KeywordIndex:
             self.en_first[key[0]].append(key)
         for keys in self.en_first.values():
             keys.sort(key=len, reverse=True)
+        # words only a subject-only sector has ("textile labelling"): outside the title they are not
+        # matched at all, so they hide no cluster keyword inside them ("articles textiles" / "textiles")
+        subject_only = {s.id for s in taxonomy.sectors if s.subject_only}
+        self.title_only: set[object] = {
+            key
+            for table in (self.en, self.zh)
+            for key, entries in table.items()
+            if entries and all(e.sector in subject_only for e in entries)
+        }
         self.zh_first: dict[str, list[str]] = defaultdict(list)
         for zkey in self.zh:
             self.zh_first[zkey[0]].append(zkey)
@@ -196,19 +207,18 @@ class KeywordIndex:
     def _entries(
         self, items: list[tuple[str, str, str]], base: float, key: tuple[str, ...] | str
     ) -> list[_Entry]:
-        positive = {cid for cid, _, role in items if role not in ("negative", "sector")}
+        positive = {cid for cid, _, role in items if role != "negative" and not role.startswith("sector:")}
         # Shared keywords ("formaldehyde" in 6 clusters) say less about any one of them; a sector keyword
         # names every cluster of its sector on purpose and is not shared in that sense.
         shared = base / math.sqrt(max(1, len(positive)))
         w = self.weights
-        seen: dict[tuple[str, bool], _Entry] = {}
+        seen: dict[tuple[str, str], _Entry] = {}
         for cid, display, role in items:
             negative = role == "negative"
-            if role == "sector":
-                entry = _Entry(cid, display, False, base, True)
-                prev = seen.get((cid, False))
-                if prev is None or entry.weight > prev.weight:
-                    seen[(cid, False)] = entry
+            if role.startswith("sector:"):
+                # kept beside the cluster's own keyword of the same words: a subject-only sector's words
+                # may not count where the cluster's own keyword does
+                seen[(cid, role)] = _Entry(cid, display, False, base, True, role.removeprefix("sector:"))
                 continue
             # A one-word fragment of a product list ("safety", "oil", "frames") is too vague to name one.
             vague = role == "derived" and (len(key) == 1 if isinstance(key, tuple) else len(key) <= 2)
@@ -216,9 +226,10 @@ class KeywordIndex:
             weight = (
                 shared * (1.0 if product else w.kw_attribute) * (w.kw_derived if role == "derived" else 1.0)
             )
-            prev = seen.get((cid, negative))
+            slot = (cid, role if negative else "positive")
+            prev = seen.get(slot)
             if prev is None or weight > prev.weight:
-                seen[(cid, negative)] = _Entry(cid, display, negative, weight, product)
+                seen[slot] = _Entry(cid, display, negative, weight, product)
         return list(seen.values())
 
     def _en_weight(self, n: int) -> float:
@@ -264,10 +275,11 @@ class KeywordIndex:
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
         text = _PASSING.sub(" ", _without_exclusions(text))
+        title = fname == "title"
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
-                if tuple(toks[i : i + len(key)]) == key:
+                if tuple(toks[i : i + len(key)]) == key and (title or key not in self.title_only):
                     raw.append(_Hit(i, i + len(key), key, fname))
         kept = _drop_contained(raw, self._negative_only)
         if has_cjk(text):
@@ -276,7 +288,7 @@ class KeywordIndex:
             for start, run in cjk_runs(folded):
                 for j, ch in enumerate(run):
                     for zkey in self.zh_first.get(ch, ()):
-                        if run.startswith(zkey, j):
+                        if run.startswith(zkey, j) and (title or zkey not in self.title_only):
                             zraw.append(_Hit(start + j, start + j + len(zkey), zkey, fname))
             kept.extend(_drop_contained(zraw, self._negative_only))
         return kept
@@ -397,6 +409,12 @@ class RuleMatcher:
         self.index = KeywordIndex(taxonomy, self.weights, hs)
         self.pasted = CodeTexts(hs, read_titles(ICS_TITLES))
         self._sector = {c.id: c.sector for c in taxonomy.clusters}
+        #: subject-only sectors: the clusters whose product named in the title narrows the measure to it
+        self._narrowing = {
+            s.id: frozenset(c.id for c in taxonomy.clusters if c.sector == s.id and c.id not in s.broad)
+            for s in taxonomy.sectors
+            if s.subject_only
+        }
         self._hs: dict[str, list[str]] = defaultdict(list)
         self._hs_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self._ics: dict[str, list[str]] = defaultdict(list)
@@ -505,9 +523,13 @@ class RuleMatcher:
         negative: dict[str, set[str]] = defaultdict(set)
         positive: dict[str, set[str]] = defaultdict(set)
         title_product: set[str] = set()
-        for entry, fname, count in self.index.hits(fields):
+        hits = self.index.hits(fields)
+        narrowed = self._narrowed(hits)
+        for entry, fname, count in hits:
             if entry.negative:
                 negative[entry.cluster].add(fname)
+                continue
+            if entry.sector in self._narrowing and (fname != "title" or entry.sector in narrowed):
                 continue
             positive[entry.cluster].add(fname)
             if fname == "title" and entry.product:
@@ -533,6 +555,18 @@ class RuleMatcher:
             or ("products" in where and not positive[cid] & {"title", "products"})
         }
         return out, negated, title_product
+
+    def _narrowed(self, hits: list[tuple[_Entry, str, int]]) -> set[str]:
+        """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
+        if not self._narrowing:
+            return set()
+        return {
+            sid
+            for entry, fname, _ in hits
+            if fname == "title" and entry.product and not entry.negative and not entry.sector
+            for sid, narrowing in self._narrowing.items()
+            if entry.cluster in narrowing
+        }
 
     def evidence(self, doc: Doc) -> dict[str, Evidence]:
         """HS, ICS and keyword evidence for every cluster with any."""

@@ -52,7 +52,8 @@ _LIST_KEYS = (
 _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
 _TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions"})
-_SECTOR_KEYS = ("keywords_en", "keywords_zh", "negative_keywords")
+_SECTOR_LISTS = ("keywords_en", "keywords_zh", "negative_keywords")
+_SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad")
 _COMPANION_KEYS = ("from", "to", "context", "factor")
 
 
@@ -95,6 +96,12 @@ class Sector:
     keywords_en: tuple[str, ...] = ()
     keywords_zh: tuple[str, ...] = ()
     negative_keywords: tuple[str, ...] = ()
+    #: the words count only as the measure's subject: in the title or the products, and not when the title
+    #: names the product of one of the sector's clusters ("textile labelling standard for hosiery" is about
+    #: hosiery), unless that cluster is one of ``broad``, whose products are the sector's generic names
+    #: (clothing, fabrics)
+    subject_only: bool = False
+    broad: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +292,19 @@ def _sectors(raw: Any, clusters: list[Cluster], source: str) -> list[Sector]:
                 f"{where}: no cluster has this sector. Fix: use one of {', '.join(sorted(known))}."
             )
         _check_mapping(item, _SECTOR_KEYS, where)
-        lists = {key: tuple(dict.fromkeys(_string_list(item.get(key), key, where))) for key in _SECTOR_KEYS}
-        out.append(Sector(id=str(sid), **lists))
+        lists = {key: tuple(dict.fromkeys(_string_list(item.get(key), key, where))) for key in _SECTOR_LISTS}
+        subject_only = item.get("subject_only", False)
+        if not isinstance(subject_only, bool):
+            raise TaxonomyError(f"{where}: 'subject_only' must be true or false, got {subject_only!r}")
+        broad = tuple(dict.fromkeys(_string_list(item.get("broad"), "broad", where)))
+        members = {c.id for c in clusters if c.sector == sid}
+        stray = [cid for cid in broad if cid not in members]
+        if stray:
+            raise TaxonomyError(
+                f"{where}: broad cluster(s) {', '.join(stray)} are not in this sector. "
+                f"Fix: use some of {', '.join(sorted(members))}."
+            )
+        out.append(Sector(id=str(sid), **lists, subject_only=subject_only, broad=broad))
     return out
 
 

@@ -166,6 +166,44 @@ def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Class
     assert not food & set(milk)
 
 
+TEXTILES = {
+    "textile_fabrics_fibres",
+    "apparel_knitwear",
+    "childrens_wear_zhili",
+    "socks_hosiery",
+    "neckties_silk",
+    "home_textiles",
+}
+
+
+def test_a_measure_on_all_textiles_concerns_every_textile_cluster(rules: Classifier) -> None:
+    # labelling criterion 3: fibre-name labelling of every textile article reaches ties and socks too
+    assert TEXTILES <= set(_clusters(rules, "EU Textile Labelling Regulation revision"))
+    assert TEXTILES <= set(_clusters(rules, "欧盟纺织品生态设计要求草案"))
+    assert TEXTILES <= set(_clusters(rules, "Proyecto de NOM, etiquetado de productos textiles"))
+
+
+def test_textile_sector_words_count_only_as_the_subject(rules: Classifier) -> None:
+    # the title names one kind of textile: the measure is about it, not about every textile
+    found = set(_clusters(rules, "Mexico updates textile labelling standard for hosiery"))
+    assert "socks_hosiery" in found and not found & {"childrens_wear_zhili", "neckties_silk", "home_textiles"}
+    found = set(_clusters(rules, "沙特纺织品法规要求领带和丝巾标注纤维成分"))
+    assert "neckties_silk" in found and "childrens_wear_zhili" not in found
+    # a general clothing word does not narrow it: clothing is what the measure is about
+    assert TEXTILES <= set(_clusters(rules, "Labelling of textile products and clothing"))
+    # in a pasted HS title of the products ("made-up textile articles") or the description: not the subject
+    bleach = _clusters(
+        rules,
+        "Stable bleaching powder - Specification",
+        products="Machines for washing, bleaching or dyeing textile yarns, fabrics or made-up textile articles",
+        description="Bleaching powder is used for water treatment and for bleaching textile products.",
+    )
+    assert not {"childrens_wear_zhili", "neckties_silk", "socks_hosiery", "home_textiles"} & set(bleach)
+    # ... and they hide no keyword of a cluster inside them there: "articles textiles" keeps "textiles"
+    found = _clusters(rules, "Interdiction des PFAS", description="Les articles textiles et les tissus enduits.")
+    assert "textile_fabrics_fibres" in found
+
+
 def test_a_component_rule_for_cars_concerns_car_makers_too(rules: Classifier) -> None:
     # config companions: auto_parts in a passenger-car context brings nev_vehicles
     found = _clusters(rules, "Federal Motor Vehicle Safety Standard No. 210; Seat belt anchorages")

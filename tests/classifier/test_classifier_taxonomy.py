@@ -135,6 +135,7 @@ def test_config_dir_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     data = _base()
     data["clusters"] = [c for c in data["clusters"] if c["id"] in ("toys", "tea")]  # type: ignore[union-attr]
     data.pop("companions")  # they name vehicle clusters, not in this two-cluster file
+    data["sectors"] = {"agrifood": data["sectors"]["agrifood"]}  # type: ignore[index]  # no textile cluster left
     _write(conf, data)
     (conf / "risk.yaml").write_text(
         (BUNDLED.parent / "risk.yaml").read_text(encoding="utf-8"), encoding="utf-8"
@@ -168,6 +169,12 @@ def test_sector_keywords_are_validated(tmp_path: Path) -> None:
     data["sectors"] = {"agrifood": {"keywords_en": "food"}}  # type: ignore[index]
     with pytest.raises(TaxonomyError, match=r"sector 'agrifood'.*must be a list"):
         load_taxonomy(_write(tmp_path, data, "c.yaml"))
+    data["sectors"] = {"agrifood": {"subject_only": "yes"}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'agrifood': 'subject_only' must be true or false"):
+        load_taxonomy(_write(tmp_path, data, "d.yaml"))
+    data["sectors"] = {"agrifood": {"subject_only": True, "broad": ["toys"]}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'agrifood': broad cluster\(s\) toys are not in this sector"):
+        load_taxonomy(_write(tmp_path, data, "e.yaml"))
 
 
 def test_bundled_sectors(taxonomy: Taxonomy) -> None:
