@@ -20,7 +20,7 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
   like a keyword and, being longer, hides that cluster's keywords inside that occurrence (not other
   clusters': "clothes washing machines" hides apparel's "clothes", not the appliances' "washing
   machines"); other occurrences of "toy" still count. A negative phrase is never evidence itself, but
-  when it is in the title (or the products) and no keyword of its cluster is there, it names what the
+  when it is in the title (or the products) and no product keyword of its cluster is there, it names what the
   item is about ("school buses" with HS 8703): the cluster is marked ``negated`` and its whole score is
   damped by the classifier.
 * **Sectors**: the words of a sector-wide measure ("food establishments") count for every cluster of the
@@ -521,7 +521,7 @@ class RuleMatcher:
         factor = {"title": w.field_title, "products": w.field_products, "description": w.field_description}
         per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
         negative: dict[str, set[str]] = defaultdict(set)
-        positive: dict[str, set[str]] = defaultdict(set)
+        named: dict[str, set[str]] = defaultdict(set)
         title_product: set[str] = set()
         hits = self.index.hits(fields)
         narrowed = self._narrowed(hits)
@@ -531,7 +531,10 @@ class RuleMatcher:
                 continue
             if entry.sector in self._narrowing and (fname != "title" or entry.sector in narrowed):
                 continue
-            positive[entry.cluster].add(fname)
+            if entry.product:
+                # a hazard or rule word ("health certificate", "safety") does not say the product is the
+                # cluster's: it cannot cancel a negative phrase ("raw petfood")
+                named[entry.cluster].add(fname)
             if fname == "title" and entry.product:
                 title_product.add(entry.cluster)
             strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
@@ -547,12 +550,12 @@ class RuleMatcher:
             ranked = sorted(kws, key=lambda k: -kws[k])
             out[cid] = (1.0 - prod, [f"kw:{k}" for k in ranked[:5]])
         # The title names the subject; the products field next. A negative phrase there ("school buses",
-        # "wax polish for floors and furniture") with no keyword of the cluster beside it negates it.
+        # "wax polish for floors and furniture") with no product keyword of the cluster beside it negates it.
         negated = {
             cid
             for cid, where in negative.items()
-            if ("title" in where and "title" not in positive[cid])
-            or ("products" in where and not positive[cid] & {"title", "products"})
+            if ("title" in where and "title" not in named[cid])
+            or ("products" in where and not named[cid] & {"title", "products"})
         }
         return out, negated, title_product
 

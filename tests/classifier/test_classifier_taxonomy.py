@@ -173,7 +173,9 @@ def test_sector_keywords_are_validated(tmp_path: Path) -> None:
     with pytest.raises(TaxonomyError, match=r"sector 'agrifood': 'subject_only' must be true or false"):
         load_taxonomy(_write(tmp_path, data, "d.yaml"))
     data["sectors"] = {"agrifood": {"subject_only": True, "broad": ["toys"]}}  # type: ignore[index]
-    with pytest.raises(TaxonomyError, match=r"sector 'agrifood': broad cluster\(s\) toys are not in this sector"):
+    with pytest.raises(
+        TaxonomyError, match=r"sector 'agrifood': broad cluster\(s\) toys are not in this sector"
+    ):
         load_taxonomy(_write(tmp_path, data, "e.yaml"))
 
 
