@@ -99,7 +99,7 @@ class Classifier:
     ) -> list[Labels]:
         """Labels for documents; ``text_only`` ignores HS and ICS codes, ``use_model=False`` the model."""
         if text_only:
-            docs = [d.text_only() for d in docs]
+            docs = [self.text_only(d) for d in docs]
         proba = None
         if use_model and self.model is not None and docs:
             proba = self.model.predict_proba(docs)
@@ -108,6 +108,14 @@ class Classifier:
             row = None if proba is None else proba[i]
             out.append(self._label(doc, row, today))
         return out
+
+    def text_only(self, doc: Doc) -> Doc:
+        """``doc`` as a notice without codes reads: no HS and ICS codes, and not the code titles that ePing
+        pastes beside them into the products text (they are the codes in words); the member's own product
+        words stay."""
+        plain = doc.text_only()
+        plain.products = self.rules.pasted.split(doc.products).own
+        return plain
 
     def scores(self, doc: Doc, model_row: Sequence[float] | None) -> dict[str, tuple[float, list[str]]]:
         """Every cluster with any evidence: (combined score, reasons)."""

@@ -113,7 +113,10 @@ def train(
 @app.command()
 def evaluate(
     gold: Annotated[Path, typer.Option("--gold", help="gold CSV (ePing columns) or JSONL (news)")],
-    text_only: Annotated[bool, typer.Option("--text-only", help="ignore HS and ICS codes")] = False,
+    text_only: Annotated[
+        bool,
+        typer.Option("--text-only", help="ignore HS and ICS codes and the code titles pasted beside them"),
+    ] = False,
     split: Annotated[str, typer.Option(help="rows of this split only: all, dev or test")] = "all",
     rules_only: Annotated[bool, typer.Option("--rules-only", help="do not use the trained model")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,

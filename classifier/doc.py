@@ -53,7 +53,7 @@ class Doc:
         )
 
     def text_only(self) -> Doc:
-        """A copy without HS and ICS codes (what ``--text-only`` evaluates)."""
+        """A copy without HS and ICS codes (``Classifier.text_only`` also drops the pasted code titles)."""
         return replace(self, hs_codes=[], ics_codes=[], codes_from_text=False)
 
     def codes(self) -> tuple[list[str], list[str]]:

@@ -216,7 +216,7 @@ def evaluate(
     by_language: bool | None = None,
 ) -> dict[str, Any]:
     """System and keyword-baseline figures on ``items`` (and per language for news when asked)."""
-    docs = [it.doc.text_only() if text_only else it.doc for it in items]
+    docs = [classifier.text_only(it.doc) if text_only else it.doc for it in items]
     labels = classifier.classify_docs(docs, use_model=use_model)
     pred = [{c.cluster_id for c in lab.clusters} for lab in labels]
     baseline = KeywordBaseline(classifier.taxonomy)

@@ -73,3 +73,25 @@ def test_evaluate_reports_system_and_baseline(rules: Classifier, taxonomy: Taxon
     assert report["errors"] == []
     text_only = evaluate(rules, items, text_only=True)
     assert text_only["text_only"] is True and "baseline" in text_only
+
+
+def test_text_only_drops_codes_and_their_pasted_titles(rules: Classifier) -> None:
+    # ePing pastes the chapter-32 title beside the code on a wood-primer standard: in text-only mode that
+    # is the code in words and goes with it; the member's own words stay
+    doc = Doc(
+        id="G/TBT/N/MWI/178",
+        title="Primers for wood - Specification",
+        products="Wood primers (HS code(s): 3208); TANNING OR DYEING EXTRACTS; TANNINS AND THEIR DERIVATIVES; "
+        "DYES, PIGMENTS AND OTHER COLOURING MATTER; PAINTS AND VARNISHES; PUTTY AND OTHER MASTICS; INKS "
+        "(HS code(s): 32)",
+        hs_codes=["3208", "32"],
+    )
+    plain = rules.text_only(doc)
+    assert plain.codes() == ([], [])
+    assert "Wood primers" in plain.products and "DYES" not in plain.products and "code" not in plain.products
+    assert doc.products.endswith("(HS code(s): 32)")  # the original is left alone
+    labels = rules.classify_docs([doc], text_only=True)[0]
+    assert {c.cluster_id for c in labels.clusters} & {
+        "chemicals_dyes_fluoro",
+        "textile_fabrics_fibres",
+    } == set()
