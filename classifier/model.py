@@ -5,7 +5,7 @@ bigrams of the first 2,000 characters (CJK ideographs are spaced out first, so f
 character uni- and bigrams) plus character 3-4-grams within word boundaries of the first 160 characters
 of title and products (robust to French/Spanish inflection and spelling variants, and cheap). Each
 cluster gets a linear SVM (hinge loss, trained by SGD for 5 to 12 epochs, fewer on more data) whose decision
-values become probabilities by sigmoid calibration on cross-validation folds
+values become probabilities by sigmoid calibration on shuffled cross-validation folds
 (``CalibratedClassifierCV``), wrapped in one-vs-rest.
 
 The artifact (``<models_dir>/classifier.joblib`` plus a readable ``classifier.json``) records the
@@ -310,6 +310,7 @@ def fit(
     import sklearn
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import SGDClassifier
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.multiclass import OneVsRestClassifier
 
     if len(docs) != len(labels):
@@ -337,7 +338,10 @@ def fit(
     svm = SGDClassifier(
         loss="hinge", alpha=alpha, class_weight="balanced", max_iter=epochs, tol=None, random_state=0
     )
-    base = CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=ensemble)
+    # Shuffled folds: the seeds come grouped by cluster and language (a cluster's English names, then its
+    # Chinese ones), and unshuffled folds would calibrate each fold's SVM on a kind of text it never saw.
+    folds = StratifiedKFold(cv, shuffle=True, random_state=0)
+    base = CalibratedClassifierCV(svm, method="sigmoid", cv=folds, ensemble=ensemble)
     clf = OneVsRestClassifier(base, n_jobs=None)
     clf.fit(x, y)
     elapsed = time.perf_counter() - started
