@@ -24,7 +24,10 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
   item is about ("school buses" with HS 8703): the cluster is marked ``negated`` and its whole score is
   damped by the classifier.
 * **Sectors**: the words of a sector-wide measure ("food establishments") count for every cluster of the
-  sector, unshared; a sector's negatives (milk, cocoa, feed) are negatives of each of its clusters.
+  sector, unshared; a sector's negatives (milk, cocoa, feed) are negatives of each of its clusters. A
+  *subject-only* sector's words ("textile labelling", 纺织品) count only in the title, and not when the title
+  names the product of one of its clusters ("textile labelling standard for hosiery" is about hosiery);
+  a cluster of the sector with the same words as its own keyword follows the same rule.
 * Document numbers ("TEC/GR/TX/TIE-007/02.MAR-14") are not searched for keywords.
 """
 
@@ -34,7 +37,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from classifier.doc import Doc
 from classifier.pasted import ICS_TITLES, CodeTexts, read_titles
@@ -161,9 +164,16 @@ class KeywordIndex:
             self.en_first[key[0]].append(key)
         for keys in self.en_first.values():
             keys.sort(key=len, reverse=True)
-        # words only a subject-only sector has ("textile labelling"): outside the title they are not
-        # matched at all, so they hide no cluster keyword inside them ("articles textiles" / "textiles")
+        # Words of a subject-only sector name the measure's scope, also where a cluster of the sector has
+        # them as its own keyword ("textile labelling" of fabrics): they follow the sector's rule for it.
         subject_only = {s.id for s in taxonomy.sectors if s.subject_only}
+        sector_of = {c.id: c.sector for c in taxonomy.clusters}
+        for key, entries in self.en.items():
+            self.en[key] = _scoped(entries, subject_only, sector_of)
+        for zkey, zentries in self.zh.items():
+            self.zh[zkey] = _scoped(zentries, subject_only, sector_of)
+        # words only such a sector has: outside the title they are not matched at all, so they hide no
+        # cluster keyword inside them ("articles textiles" / "textiles")
         self.title_only: set[object] = {
             key
             for table in (self.en, self.zh)
@@ -594,6 +604,20 @@ class RuleMatcher:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
         return dict(out)
+
+
+def _scoped(entries: list[_Entry], subject_only: set[str], sector_of: dict[str, str]) -> list[_Entry]:
+    """A key's entries, its clusters' own ones tagged with their sector when the key is also that sector's
+    subject-only word."""
+    scopes = {e.sector for e in entries if e.sector in subject_only}
+    if not scopes:
+        return entries
+    return [
+        replace(e, sector=sector_of[e.cluster])
+        if not e.negative and not e.sector and sector_of[e.cluster] in scopes
+        else e
+        for e in entries
+    ]
 
 
 def _keep(best: dict[str, tuple[float, str]], cid: str, score: float, reason: str) -> None:
