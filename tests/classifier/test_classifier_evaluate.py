@@ -57,6 +57,28 @@ def test_read_gold_jsonl(taxonomy: Taxonomy, tmp_path: Path) -> None:
         read_gold(bad, taxonomy)
 
 
+GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "gold"
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "splits"),
+    [
+        ("eping_2025-06.csv", 229, {"dev", "test"}),
+        ("news.jsonl", 146, {"dev", "test"}),
+        ("blind_eping.csv", 160, {"blind"}),
+        ("blind_news.jsonl", 90, {"blind"}),
+        ("blind2_eping.csv", 120, {"blind2"}),
+        ("blind2_news.jsonl", 60, {"blind2"}),
+    ],
+)
+def test_gold_files_read_whole(taxonomy: Taxonomy, name: str, count: int, splits: set[str]) -> None:
+    # every row of the evaluation sets the README describes is read, with known cluster ids only
+    items = read_gold(GOLD / name, taxonomy)
+    assert len(items) == count
+    assert {it.split for it in items} == splits
+    assert all(it.gold <= set(taxonomy.ids) for it in items)
+
+
 def test_keyword_baseline_is_naive(taxonomy: Taxonomy) -> None:
     base = KeywordBaseline(taxonomy)
     assert "toys" in base.predict(Doc(id="x", title="Toys and games"))
