@@ -138,11 +138,15 @@ class Classifier:
         if model_row is not None and self.model is not None:
             ids = self.model.cluster_ids
             modelled = {cid for j, cid in enumerate(ids) if float(model_row[j]) >= s.model_min_score}
-        unsupported = _shared_code_without_text(evidence, modelled)
+        ics_codes = doc.codes()[1]
+        ics_clusters = [set(self.rules.ics([code])) for code in ics_codes] if ics_codes else []
+        unsupported = _shared_code_without_text(evidence, modelled, ics_clusters)
         out: dict[str, tuple[float, list[str]]] = {}
         for cid, ev in evidence.items():
-            hs = ev.hs * cw.hs_shared_no_text if cid in unsupported else ev.hs
-            text_part = 1.0 - (1.0 - ev.ics) * (1.0 - ev.kw)
+            hs, ics = ev.hs, ev.ics
+            if cid in unsupported:
+                hs, ics = hs * cw.hs_shared_no_text, ics * cw.hs_shared_no_text
+            text_part = 1.0 - (1.0 - ics) * (1.0 - ev.kw)
             if hs_miss:
                 # HS codes are often wrong in notifications (thobes coded as worn clothing, bleaching
                 # powder as textile machinery): a product named in the title is damped less.
@@ -193,18 +197,29 @@ class Classifier:
         )
 
 
-def _shared_code_without_text(evidence: dict[str, Evidence], modelled: set[str]) -> set[str]:
-    """Clusters whose HS evidence is a code shared with another cluster that the text (keywords, ICS or the
-    model) supports while it supports them not: the code cannot tell them apart, the text can."""
+def _shared_code_without_text(
+    evidence: dict[str, Evidence], modelled: set[str], ics_clusters: list[set[str]]
+) -> set[str]:
+    """Clusters whose HS evidence is a code shared with another cluster that the text (keywords, an ICS code
+    or the model) supports while it supports them not: the code cannot tell them apart, the text can. An
+    ICS code that also belongs to the other cluster (29.220.30 for EV makers and battery makers) tells them
+    apart no better than the HS code; ``ics_clusters`` gives, per ICS code of the notice, its clusters."""
     by_code: dict[str, list[str]] = {}
     for cid, ev in evidence.items():
-        if ev.hs_reason:
-            by_code.setdefault(ev.hs_reason, []).append(cid)
+        for code in ev.hs_codes:
+            by_code.setdefault(code, []).append(cid)
     out: set[str] = set()
     for cids in by_code.values():
         if len(cids) < 2:
             continue
-        supported = {c for c in cids if evidence[c].kw > 0 or evidence[c].ics > 0 or c in modelled}
+        group = set(cids)
+        supported = {
+            c
+            for c in cids
+            if evidence[c].kw > 0
+            or c in modelled
+            or any(c in on and not on & (group - {c}) for on in ics_clusters)
+        }
         if supported:
             out.update(c for c in cids if c not in supported)
     return out

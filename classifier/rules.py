@@ -82,6 +82,8 @@ class Evidence:
     reasons: list[str] = field(default_factory=list)
     #: the HS reason (``hs:850440``): a code several clusters share is decided by the text
     hs_reason: str = ""
+    #: the notice's HS codes behind it: clusters sharing one are told apart by the text
+    hs_codes: tuple[str, ...] = ()
     #: a negative phrase of the cluster names the subject (title or products) and no keyword of the
     #: cluster does: "school buses" for passenger cars, "toy poodle" for toys
     negated: bool = False
@@ -589,6 +591,8 @@ class RuleMatcher:
             ev = out[cid]
             ev.hs = score
             ev.hs_reason = reason
+            prefix = reason.removeprefix("hs:")
+            ev.hs_codes = tuple(c for c in hs_codes if c.startswith(prefix) or prefix.startswith(c))
             ev.reasons.append(reason)
         for cid, (score, reason) in self.ics(ics_codes).items():
             ev = out[cid]

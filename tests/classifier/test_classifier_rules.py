@@ -166,6 +166,25 @@ def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Class
     assert not food & set(milk)
 
 
+def test_a_code_two_clusters_share_goes_to_the_one_the_text_names(rules: Classifier) -> None:
+    # 850760 (lithium-ion accumulators) is an EV-maker prefix and inside the battery makers' 8507; ICS
+    # 29.220.30 belongs to both as well, so neither code tells them apart: the words do
+    storage = _clusters(
+        rules,
+        "Safety of lithium-ion batteries for stationary energy storage systems",
+        hs_codes=["850760"],
+        ics_codes=["29.220.30"],
+    )
+    assert "batteries_energy_storage" in storage and "nev_vehicles" not in storage
+    cars = _clusters(
+        rules,
+        "Traction battery safety of electric passenger cars",
+        hs_codes=["850760"],
+        ics_codes=["29.220.30"],
+    )
+    assert "nev_vehicles" in cars
+
+
 def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> None:
     # "health certificate" is a rule word of aquatic products, not a product: raw petfood stays negated
     found = _clusters(rules, "Model Health Certificate for raw petfood", hs_codes=["2301"])
