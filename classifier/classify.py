@@ -7,8 +7,10 @@ code already decides. When a notice has specific HS codes and none of them belon
 text evidence is damped: the codes say the product is elsewhere, unless the title names the cluster's
 product (notifications are often mis-coded). A cluster negated by a negative phrase in the title is
 damped by ``negated_factor``. An HS code several clusters share (850440: LED drivers and PV inverters)
-counts less for one the text does not support when the text supports another. Clusters scoring ``min_score`` or more and within ``relative_min`` of the
-best are kept, best first (a product named in the title beside an HS-decided best cluster is kept too);
+counts less for one the text does not support when the text supports another. Clusters scoring
+``min_score`` or more and within ``relative_min`` of the best are kept, best first (a product named in the
+title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or "ePing weekly", every
+cluster from ``min_score``);
 then the taxonomy's companions are added (``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
 Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``, ``with:…``, ``ctx:…``.
 
@@ -20,6 +22,7 @@ ClusterLabel(cluster_id='toys', score=0.97, reasons=['hs:9503', 'kw:toy safety',
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +37,12 @@ from tbtwatch.models import ClusterLabel, Labels, Notice
 from tbtwatch.settings import ClassifierSettings, Settings
 
 log = logging.getLogger(__name__)
+
+#: news titles of round-ups: daily and weekly lists of notifications, each entry a subject of its own
+ROUNDUP = re.compile(
+    r"周报|月报|通报明细|每日通报|通报汇总|简报|\b(?:weekly|monthly|round-?up|digest|bulletin|newsletter)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +187,9 @@ class Classifier:
         # air-conditioner rule): keep it only when it is within relative_min of the best, unless the
         # title names its product ("SMPS based power plants" with a telecom HS code).
         floor = max(self.settings.min_score, self.combine.relative_min * top)
+        if doc.kind == "news" and ROUNDUP.search(doc.title):
+            # a round-up (周报, 通报明细, "ePing weekly") lists separate subjects, none a side mention of another
+            floor = self.settings.min_score
         kept = sorted(
             (
                 (cid, sc, rs)

@@ -185,6 +185,22 @@ def test_a_code_two_clusters_share_goes_to_the_one_the_text_names(rules: Classif
     assert "nev_vehicles" in cars
 
 
+def test_every_subject_of_a_news_round_up_counts(rules: Classifier) -> None:
+    text = (
+        "本周要闻：一、欧盟发布电池护照实施细则草案，电动自行车电池、锂离子电池须附带电池护照，载明碳足迹。"
+        "二、沙特发布房间空调器标准修订稿。"
+    )
+    single = Doc(id="n1", title="欧盟发布锂离子电池护照实施细则", description=text, kind="news")
+    roundup = Doc(id="n2", title="技术性贸易措施周报（第12期）", description=text, kind="news")
+    found = [
+        {c.cluster_id for c in lab.clusters}
+        for lab in rules.classify_docs([single, roundup], use_model=False)
+    ]
+    # a side mention in a single story is dropped; in a round-up it is a story of its own
+    assert "household_appliances" not in found[0]
+    assert {"household_appliances", "batteries_energy_storage"} <= found[1]
+
+
 def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> None:
     # "health certificate" is a rule word of aquatic products, not a product: raw petfood stays negated
     found = _clusters(rules, "Model Health Certificate for raw petfood", hs_codes=["2301"])
