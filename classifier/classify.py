@@ -7,7 +7,8 @@ code already decides. When a notice has specific HS codes and none of them belon
 text evidence is damped: the codes say the product is elsewhere, unless the title names the cluster's
 product (notifications are often mis-coded). A cluster negated by a negative phrase in the title is
 damped by ``negated_factor``. An HS code several clusters share (850440: LED drivers and PV inverters)
-counts less for one the text does not support when the text supports another. Clusters scoring
+counts less for one the text does not support when the text supports another, and so does a code that
+alone names a cluster while the other codes and the words agree on another (hair dryers coded 8415). Clusters scoring
 ``min_score`` or more and within ``relative_min`` of the best are kept, best first (a product named in the
 title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or "ePing weekly", every
 cluster from ``min_score``);
@@ -150,6 +151,7 @@ class Classifier:
         ics_codes = doc.codes()[1]
         ics_clusters = [set(self.rules.ics([code])) for code in ics_codes] if ics_codes else []
         unsupported = _shared_code_without_text(evidence, modelled, ics_clusters)
+        unsupported |= _lone_code(evidence, modelled)
         out: dict[str, tuple[float, list[str]]] = {}
         for cid, ev in evidence.items():
             hs, ics = ev.hs, ev.ics
@@ -235,3 +237,23 @@ def _shared_code_without_text(
         if supported:
             out.update(c for c in cids if c not in supported)
     return out
+
+
+def _lone_code(evidence: dict[str, Evidence], modelled: set[str]) -> set[str]:
+    """Clusters that only an HS code of the notice names (no word, no ICS code, not the model) while other
+    codes of the notice and its words agree on another cluster: hair dryers coded 8415 (air conditioners)
+    beside ICS 97.170 and "hair dryers". The code is a slip; a notice with one code and no other evidence
+    ("SMPS based power plants", 8517) keeps it."""
+    named = {c for c, ev in evidence.items() if ev.kw >= 0.5 and (ev.hs > 0 or ev.ics > 0) and not ev.negated}
+    if not named:
+        return set()
+    return {
+        c
+        for c, ev in evidence.items()
+        if ev.hs > 0
+        and ev.kw == 0
+        and ev.ics == 0
+        and c not in modelled
+        and c not in named
+        and any(set(ev.hs_codes).isdisjoint(evidence[n].hs_codes) for n in named)
+    }

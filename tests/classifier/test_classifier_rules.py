@@ -201,6 +201,20 @@ def test_every_subject_of_a_news_round_up_counts(rules: Classifier) -> None:
     assert {"household_appliances", "batteries_energy_storage"} <= found[1]
 
 
+def test_a_lone_code_against_the_other_codes_and_the_words_is_a_slip(rules: Classifier) -> None:
+    # hair dryers coded 8415 (air conditioners) beside ICS 97.170 and the words: not household appliances
+    found = _clusters(
+        rules,
+        "Safety standards for hair care appliances",
+        products="Hair dryers and hair straighteners",
+        hs_codes=["8415"],
+        ics_codes=["97.170"],
+    )
+    assert "small_kitchen_personal_appliances" in found and "household_appliances" not in found
+    # the one code of a notice with nothing else to go by is kept ("SMPS based power plants", 8517)
+    assert "electronics_security_ict" in _clusters(rules, "SMPS based power plants", hs_codes=["8517"])
+
+
 def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> None:
     # "health certificate" is a rule word of aquatic products, not a product: raw petfood stays negated
     found = _clusters(rules, "Model Health Certificate for raw petfood", hs_codes=["2301"])
