@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from classifier.text import tokens
+from classifier.text import tokens, without_exclusions
 
 ICS_TITLES = Path(__file__).resolve().parent / "data" / "ics_titles.tsv"
 PASTED_SHARE = 0.85
@@ -108,7 +108,9 @@ class CodeTexts:
         # however many pieces a hostile products text has)
         counts = []
         for piece in pieces:
-            words = [t for t in tokens(piece) if t not in _STOP and len(t) > 1]
+            # a pasted HS title keeps its own exclusions ("(excl. household or laundry-type washing machines)"),
+            # which the nomenclature titles do not carry: they are not counted either way
+            words = [t for t in tokens(without_exclusions(piece)) if t not in _STOP and len(t) > 1]
             counts.append((len(words), sum(t in vocab for t in words)))
         total = [0, 0]
         tails = []

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from classifier.doc import Doc
 from classifier.pasted import ICS_TITLES, CodeTexts, read_titles
 from classifier.taxonomy import Taxonomy
-from classifier.text import cjk_runs, fold, has_cjk, tokens
+from classifier.text import cjk_runs, fold, has_cjk, tokens, without_exclusions
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +286,7 @@ class KeywordIndex:
         raw: list[_Hit] = []
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
-        text = _PASSING.sub(" ", _without_exclusions(text))
+        text = _PASSING.sub(" ", without_exclusions(text))
         title = fname == "title"
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
@@ -322,32 +322,6 @@ _PASSING = re.compile(
     r"|\b(?:sectors|areas|fields|industries|domains)\s+(?:such as|including|like|as diverse as)\s+[^.;:!?\n]*",
     re.I,
 )
-#: the opening of an exclusion; it runs to the next closing parenthesis
-_EXCLUSION_OPEN = re.compile(
-    r"[(（]\s*(?:excl\.?|excluding|except|other than|not including|sauf|à l'exclusion d|excepto|excluidos?|"
-    r"con exclusión d|不包括|不含|除)",
-    re.I,
-)
-_CLOSE = re.compile(r"[)）]")
-
-
-def _without_exclusions(text: str) -> str:
-    """``text`` with every exclusion (an opening above up to the next closing parenthesis) blanked out.
-
-    One scan: each search starts where the last exclusion ended, and an opening with no closing parenthesis
-    after it ends the scan (no later one has one either), so unclosed openings cost nothing quadratic."""
-    out: list[str] = []
-    pos = 0
-    while (opening := _EXCLUSION_OPEN.search(text, pos)) is not None:
-        closing = _CLOSE.search(text, opening.end())
-        if closing is None:
-            break
-        out += [text[pos : opening.start()], " "]
-        pos = closing.end()
-    out.append(text[pos:])
-    return "".join(out)
-
-
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (

@@ -103,3 +103,29 @@ def cjk_runs(text: str) -> list[tuple[int, str]]:
 def spaced_cjk(text: str) -> str:
     """Put spaces around each CJK ideograph so word n-grams become character uni- and bigrams."""
     return _CJK_RUN.sub(lambda m: " " + " ".join(m.group()) + " ", text)
+
+
+#: the opening of an exclusion; it runs to the next closing parenthesis
+EXCLUSION_OPEN = re.compile(
+    r"[(（]\s*(?:excl\.?|excluding|except|other than|not including|sauf|à l'exclusion d|excepto|excluidos?|"
+    r"con exclusión d|不包括|不含|除)",
+    re.I,
+)
+_CLOSE = re.compile(r"[)）]")
+
+
+def without_exclusions(text: str) -> str:
+    """``text`` with every exclusion (an opening above up to the next closing parenthesis) blanked out.
+
+    One scan: each search starts where the last exclusion ended, and an opening with no closing parenthesis
+    after it ends the scan (no later one has one either), so unclosed openings cost nothing quadratic."""
+    out: list[str] = []
+    pos = 0
+    while (opening := EXCLUSION_OPEN.search(text, pos)) is not None:
+        closing = _CLOSE.search(text, opening.end())
+        if closing is None:
+            break
+        out += [text[pos : opening.start()], " "]
+        pos = closing.end()
+    out.append(text[pos:])
+    return "".join(out)

@@ -312,6 +312,15 @@ def test_code_texts_split() -> None:
         ct.split("Toy cars (HS code(s): 9503)").own == "Toy cars"
     )  # title unknown: kept as the member's words
     assert ct.split("no codes here").own == "no codes here"
+    # ePing pastes the title with its exclusions, which the nomenclature title lacks: still a pasted title
+    ct = CodeTexts(
+        {"845140": "Machines for washing, bleaching or dyeing textile yarns, fabrics or made up textile"}, {}
+    )
+    split = ct.split(
+        "Machines for washing, bleaching or dyeing textile yarns, fabrics or made-up textile articles "
+        "(excl. household or laundry-type washing machines) (HS code(s): 845140)"
+    )
+    assert split.own == "" and "(excl. household" in split.pasted
 
 
 def test_a_code_two_clusters_share_is_decided_by_the_text(rules: Classifier) -> None:
