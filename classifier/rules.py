@@ -61,6 +61,8 @@ class RuleWeights:
     hs_horizontal_chapters: int = 4
     hs_horizontal: float = 0.5
     sps_non_food: float = 0.5
+    #: keyword evidence of an SPS notice with no product keyword of the cluster (hazard or rule words only)
+    sps_attribute_only: float = 0.6
     kw_single: float = 0.5
     kw_phrase: float = 0.62
     kw_phrase_step: float = 0.06
@@ -534,7 +536,10 @@ class RuleMatcher:
             for s in kws.values():
                 prod *= 1.0 - s
             ranked = sorted(kws, key=lambda k: -kws[k])
-            out[cid] = (1.0 - prod, [f"kw:{k}" for k in ranked[:5]])
+            # An SPS measure names its foods: hazard and rule words alone ("MRL", "maximum residue levels",
+            # "import tolerance" of tea) on a pesticide-residue rule for broccoli do not make it a tea rule.
+            damp = w.sps_attribute_only if doc.kind == "sps" and not named[cid] else 1.0
+            out[cid] = ((1.0 - prod) * damp, [f"kw:{k}" for k in ranked[:5]])
         # The title names the subject; the products field next. A negative phrase there ("school buses",
         # "wax polish for floors and furniture") with no product keyword of the cluster beside it negates it.
         negated = {

@@ -215,6 +215,16 @@ def test_a_lone_code_against_the_other_codes_and_the_words_is_a_slip(rules: Clas
     assert "electronics_security_ict" in _clusters(rules, "SMPS based power plants", hs_codes=["8517"])
 
 
+def test_rule_words_alone_do_not_name_the_food_of_an_sps_measure(rules: Classifier) -> None:
+    title = "Maximum residue levels (MRLs) for flonicamid; import tolerance"
+    broccoli = Doc(id="G/SPS/N/EU/1", title=title, description="in broccoli and cauliflowers", kind="sps")
+    tea = Doc(id="G/SPS/N/EU/2", title=title, description="in tea and green tea", kind="sps")
+    found = [
+        {c.cluster_id for c in lab.clusters} for lab in rules.classify_docs([broccoli, tea], use_model=False)
+    ]
+    assert "tea" not in found[0] and "tea" in found[1]
+
+
 def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> None:
     # "health certificate" is a rule word of aquatic products, not a product: raw petfood stays negated
     found = _clusters(rules, "Model Health Certificate for raw petfood", hs_codes=["2301"])
