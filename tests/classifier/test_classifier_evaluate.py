@@ -69,6 +69,8 @@ GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "gold"
         ("blind_news.jsonl", 90, {"blind"}),
         ("blind2_eping.csv", 120, {"blind2"}),
         ("blind2_news.jsonl", 60, {"blind2"}),
+        ("blind3_eping.csv", 100, {"blind3"}),
+        ("blind3_news.jsonl", 60, {"blind3"}),
     ],
 )
 def test_gold_files_read_whole(taxonomy: Taxonomy, name: str, count: int, splits: set[str]) -> None:
