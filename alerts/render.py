@@ -83,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unsubscribe": "退订",
         "unsubscribe_text": "不再接收此类邮件？点击退订：",
         "truncated": "……内容过长已截断，完整内容请查看邮件。",
+        "brief_note": "风险最高、截止最早的 {m} 条列出详情，其余 {n} 条仅列标题、截止日期和链接。",
         "risk_high": "高",
         "risk_medium": "中",
         "risk_low": "低",
@@ -129,6 +130,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unsubscribe": "Unsubscribe",
         "unsubscribe_text": "Stop these e-mails:",
         "truncated": "... cut short; see the e-mail for the full text.",
+        "brief_note": "The {m} most urgent are shown in full; the other {n} are listed by title, deadline and link.",
         "risk_high": "high",
         "risk_medium": "medium",
         "risk_low": "low",
@@ -201,6 +203,9 @@ class RenderSettings:
 
     base_url: str
     from_address: str
+    #: notices shown in full, the most urgent first; the rest of a long digest (a backlog after a pause, a
+    #: broad subscription on a busy day) is listed one line each, so nothing is held back
+    full_items: int = 40
 
     @property
     def domain(self) -> str:
@@ -341,15 +346,17 @@ class Renderer:
         """Everything the templates see (display-ready strings; escaping is the templates' job)."""
         lang = digest.recipient.language if digest.recipient.language in LABELS else "zh"
         t = LABELS[lang]
+        full = {id(i) for i in sorted(digest.items, key=DigestItem.sort_key)[: self.config.full_items]}
         groups = [
             {
                 "name": g.cluster.name(lang) if g.cluster else t["other"],
                 "other_name": (g.cluster.name_en if lang == "zh" else g.cluster.name_zh) if g.cluster else "",
-                "items": [self._item(i, lang) for i in g.items],
+                "items": [{**self._item(i, lang), "brief": id(i) not in full} for i in g.items],
             }
             for g in digest.groups
         ]
         n = len(digest.items)
+        brief = n - len(full)
         intro_key = "intro_reminder" if digest.kind is DigestKind.REMINDER else "intro"
         return {
             # attributes, not a dict: ``t.update`` in a template is the label, never ``dict.update``
@@ -359,6 +366,7 @@ class Renderer:
             "period": digest.period,
             "greeting": t["greeting"].format(name=digest.recipient.name),
             "intro": t[intro_key].format(n=n, h=digest.high_count),
+            "brief_note": t["brief_note"].format(m=len(full), n=brief) if brief else "",
             "groups": groups,
             "unsubscribe": unsubscribe,
             "high": Risk.HIGH.value,

@@ -65,7 +65,11 @@ class RunReport:
 def make_renderer(settings: Settings) -> Renderer:
     """The renderer configured by ``[alerts]`` and the signing key."""
     return Renderer(
-        RenderSettings(base_url=settings.alerts.base_url, from_address=settings.alerts.from_address),
+        RenderSettings(
+            base_url=settings.alerts.base_url,
+            from_address=settings.alerts.from_address,
+            full_items=settings.alerts.digest_full_items,
+        ),
         cluster_names(settings.config_dir),
         TokenSigner(signing_key(settings)),
     )

@@ -104,6 +104,11 @@ class AlertsSettings(_Section):
     reminder_days: list[int] = Field(
         default_factory=lambda: [7], description="days before a comment deadline"
     )
+    digest_full_items: int = Field(
+        40,
+        gt=0,
+        description="notices shown in full in one digest (the most urgent); the others are listed one line each",
+    )
     max_attempts: int = Field(10, gt=0, description="delivery attempts before a message is marked failed")
     retry_base_seconds: float = Field(
         60.0, gt=0, description="first retry delay, doubled per attempt (max 6 h)"

@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import json
 import re
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 
@@ -273,3 +274,61 @@ def test_an_update_is_labelled_as_such_in_every_part(
             text, html = _parts(msg)
             assert "built-in method" not in text + html
             assert f"[{word}]" in text and f">{word}</span>" in html
+
+
+def test_a_long_digest_shows_the_most_urgent_in_full_and_lists_the_rest(
+    make_settings: Callable[..., Settings],
+    store: Store,
+    repo: AlertsRepository,
+    eping_notices: dict[str, Notice],
+) -> None:
+    """A backlog or a broad subscription can bring hundreds of notices: the most urgent ``digest_full_items``
+    are shown in full, the others one line each with their deadline and link; every one is delivered."""
+    alerts = {
+        "base_url": "https://tbt.example.cn",
+        "from_address": "alerts@tbt.example.cn",
+        "digest_full_items": 2,
+    }
+    settings = make_settings({"alerts": alerts})
+    import_recipients(repo)
+    toys = [
+        make_notice(
+            f"G/TBT/N/USA/{2300 + i}",
+            title=f"Toy rule {i}",
+            hs_codes=["9503"],
+            comment_deadline=dt.date(2025, 7, 1 + i),
+        )
+        for i in range(5)
+    ]
+    ingest(
+        store, toys, [labels(n.id, ["toys"], Risk.HIGH if i == 4 else Risk.LOW) for i, n in enumerate(toys)]
+    )
+    build_digests(settings, store, frequency=Frequency.DAILY, now=NOW)
+    sent = _emails(repo, "wp-yiwu-toys")
+    text, html = _parts(sent[0])
+    assert "风险最高、截止最早的 2 条列出详情，其余 3 条仅列标题、截止日期和链接。" in text
+    full = re.findall(r"^\[风险等级: .\] (\S+) \(TBT\)", text, re.M)
+    brief = re.findall(r"^- \[风险等级: .\] (\S+) ", text, re.M)
+    # the high-risk one first, then the soonest deadline; the rest by title, deadline and link
+    assert full == ["G/TBT/N/USA/2304", "G/TBT/N/USA/2300"]
+    assert brief == ["G/TBT/N/USA/2301", "G/TBT/N/USA/2302", "G/TBT/N/USA/2303"]
+    assert (
+        "Toy rule 3 | 评议截止: 2025-07-04" in text and "https://docs.wto.org/" in text.split("Toy rule 3")[1]
+    )
+    assert text.count("匹配原因") == 2
+    assert all(n.id in html for n in toys) and html.count("匹配原因") == 2
+    # the chat-app Markdown lists them the same way
+    rec = repo.get_recipient("wp-yiwu-toys")
+    assert rec is not None
+    renderer = make_renderer(settings)
+    digest = DigestBuilder(store, renderer.clusters, Clock.of(settings, NOW)).from_alerts(
+        rec, DigestKind.DAILY, repo.alerts_for(recipient_id=rec.id)
+    )
+    assert digest is not None
+    md = json.loads(renderer.webhook(digest, Webhook(platform="dingtalk", url_env="HOOK"), 0).body)
+    md_text = md["markdown"]["text"]
+    assert "其余 3 条仅列标题" in md_text and md_text.count("匹配原因") == 2
+    assert "Toy rule 3；评议截止：2025-07-04（剩余 22 天） [WTO 文件](https://docs.wto.org/" in md_text
+    # nothing is held back: the next run has no alert of these left to send
+    build_digests(settings, store, frequency=Frequency.DAILY, now=NOW + dt.timedelta(days=1))
+    assert len(_emails(repo, "wp-yiwu-toys")) == len(sent)
