@@ -92,7 +92,10 @@ def test_search_open_notice_and_manage_subscription(
     assert len(rows) == 2 and "8516" in rows[1].text
     driver.save_screenshot(str(tmp_path / "4-manage.png"))
 
+    # the page after the POST has a message too: wait until the old page is gone, not for "a" message
+    before = driver.find_element(By.ID, "message")
     rows[0].find_element(By.CSS_SELECTOR, "button.delete-subscription").click()
+    wait.until(ec.staleness_of(before))
     wait.until(ec.presence_of_element_located((By.ID, "message")))
     subs = recipient(web_settings, "exporter-browser")["subscriptions"]
     assert subs == [{"name": "电暖器", "hs_prefixes": ["8516"]}]
@@ -109,7 +112,9 @@ def test_search_open_notice_and_manage_subscription(
     assert isinstance(addresses, list) and addresses[0]["unsubscribed_at"]
 
     driver.find_element(By.ID, "manage-link").click()  # changed their mind: subscribe again
-    wait.until(ec.presence_of_element_located((By.ID, "resubscribe-button"))).click()
+    button = wait.until(ec.presence_of_element_located((By.ID, "resubscribe-button")))
+    button.click()
+    wait.until(ec.staleness_of(button))
     wait.until(ec.presence_of_element_located((By.ID, "unsubscribe-link")))
     assert "已重新订阅" in driver.find_element(By.ID, "message").text
     assert recipient(web_settings, "exporter-browser")["addresses"] == [
