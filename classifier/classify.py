@@ -8,11 +8,11 @@ text evidence is damped: the codes say the product is elsewhere, unless the titl
 product (notifications are often mis-coded). A cluster negated by a negative phrase in the title is
 damped by ``negated_factor``. An HS code several clusters share (850440: LED drivers and PV inverters)
 counts less for one the text does not support when the text supports another, and so does a code that
-alone names a cluster while the other codes and the words agree on another (hair dryers coded 8415). Clusters scoring
-``min_score`` or more and within ``relative_min`` of the best are kept, best first (a product named in the
-title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or "ePing weekly", every
-cluster from ``min_score``);
-then the taxonomy's companions are added (``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
+alone names a cluster while the other codes and the words agree on another (hair dryers coded 8415).
+Clusters scoring ``min_score`` or more and within ``relative_min`` of the best are kept, best first (a
+product named in the title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or
+"ePing weekly", every cluster from ``min_score``); then the taxonomy's companions are added
+(``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
 Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``, ``with:…``, ``ctx:…``.
 
 >>> clf = Classifier.from_settings(load_settings())          # doctest: +SKIP
@@ -148,9 +148,7 @@ class Classifier:
         if model_row is not None and self.model is not None:
             ids = self.model.cluster_ids
             modelled = {cid for j, cid in enumerate(ids) if float(model_row[j]) >= s.model_min_score}
-        ics_codes = doc.codes()[1]
-        ics_clusters = [set(self.rules.ics([code])) for code in ics_codes] if ics_codes else []
-        unsupported = _shared_code_without_text(evidence, modelled, ics_clusters)
+        unsupported = _shared_code_without_text(evidence, modelled)
         unsupported |= _lone_code(evidence, modelled)
         out: dict[str, tuple[float, list[str]]] = {}
         for cid, ev in evidence.items():
@@ -211,13 +209,11 @@ class Classifier:
         )
 
 
-def _shared_code_without_text(
-    evidence: dict[str, Evidence], modelled: set[str], ics_clusters: list[set[str]]
-) -> set[str]:
+def _shared_code_without_text(evidence: dict[str, Evidence], modelled: set[str]) -> set[str]:
     """Clusters whose HS evidence is a code shared with another cluster that the text (keywords, an ICS code
     or the model) supports while it supports them not: the code cannot tell them apart, the text can. An
     ICS code that also belongs to the other cluster (29.220.30 for EV makers and battery makers) tells them
-    apart no better than the HS code; ``ics_clusters`` gives, per ICS code of the notice, its clusters."""
+    apart no better than the HS code."""
     by_code: dict[str, list[str]] = {}
     for cid, ev in evidence.items():
         for code in ev.hs_codes:
@@ -226,13 +222,12 @@ def _shared_code_without_text(
     for cids in by_code.values():
         if len(cids) < 2:
             continue
-        group = set(cids)
         supported = {
             c
             for c in cids
             if evidence[c].kw > 0
             or c in modelled
-            or any(c in on and not on & (group - {c}) for on in ics_clusters)
+            or set(evidence[c].ics_codes).difference(*(evidence[o].ics_codes for o in cids if o != c))
         }
         if supported:
             out.update(c for c in cids if c not in supported)

@@ -86,6 +86,8 @@ class Evidence:
     hs_reason: str = ""
     #: the notice's HS codes behind it: clusters sharing one are told apart by the text
     hs_codes: tuple[str, ...] = ()
+    #: the notice's ICS codes behind it: one that another cluster has too tells the two apart no better
+    ics_codes: tuple[str, ...] = ()
     #: a negative phrase of the cluster names the subject (title or products) and no keyword of the
     #: cluster does: "school buses" for passenger cars, "toy poodle" for toys
     negated: bool = False
@@ -573,7 +575,12 @@ class RuleMatcher:
             prefix = reason.removeprefix("hs:")
             ev.hs_codes = tuple(c for c in hs_codes if c.startswith(prefix) or prefix.startswith(c))
             ev.reasons.append(reason)
-        for cid, (score, reason) in self.ics(ics_codes).items():
+        best: dict[str, tuple[float, str]] = {}
+        for code in ics_codes:
+            for cid, (score, reason) in self.ics([code]).items():
+                out[cid].ics_codes += (code,)
+                _keep(best, cid, score, reason)
+        for cid, (score, reason) in best.items():
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)

@@ -106,7 +106,7 @@ def spaced_cjk(text: str) -> str:
 
 
 #: the opening of an exclusion; it runs to the next closing parenthesis
-EXCLUSION_OPEN = re.compile(
+_EXCLUSION_OPEN = re.compile(
     r"[(（]\s*(?:excl\.?|excluding|except|other than|not including|sauf|à l'exclusion d|excepto|excluidos?|"
     r"con exclusión d|不包括|不含|除)",
     re.I,
@@ -121,7 +121,7 @@ def without_exclusions(text: str) -> str:
     after it ends the scan (no later one has one either), so unclosed openings cost nothing quadratic."""
     out: list[str] = []
     pos = 0
-    while (opening := EXCLUSION_OPEN.search(text, pos)) is not None:
+    while (opening := _EXCLUSION_OPEN.search(text, pos)) is not None:
         closing = _CLOSE.search(text, opening.end())
         if closing is None:
             break
