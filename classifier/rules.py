@@ -291,7 +291,7 @@ class KeywordIndex:
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
         text = _PASSING.sub(" ", without_exclusions(text))
-        title = fname == "title"
+        title = fname == _SUBJECT
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
@@ -317,6 +317,9 @@ class KeywordIndex:
         return None
 
 
+#: the field where a subject-only sector's words count and where a named product narrows them (the products
+#: field too gained nothing on the gold sets, and would read any pasted code title that slips through)
+_SUBJECT = "title"
 _CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
 #: sectors named in passing ("在电子电气、玩具、纺织品等领域推动标准互认", "in sectors such as toys and textiles"):
 #: cooperation and meeting news lists fields of work, not products a measure regulates
@@ -519,7 +522,7 @@ class RuleMatcher:
             if entry.negative:
                 negative[entry.cluster].add(fname)
                 continue
-            if entry.sector in self._narrowing and (fname != "title" or entry.sector in narrowed):
+            if entry.sector in self._narrowing and (fname != _SUBJECT or entry.sector in narrowed):
                 continue
             if entry.product:
                 # a hazard or rule word ("health certificate", "safety") does not say the product is the
@@ -559,7 +562,7 @@ class RuleMatcher:
         return {
             sid
             for entry, fname, _ in hits
-            if fname == "title" and entry.product and not entry.negative and not entry.sector
+            if fname == _SUBJECT and entry.product and not entry.negative and not entry.sector
             for sid, narrowing in self._narrowing.items()
             if entry.cluster in narrowing
         }

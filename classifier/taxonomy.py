@@ -96,7 +96,7 @@ class Sector:
     keywords_en: tuple[str, ...] = ()
     keywords_zh: tuple[str, ...] = ()
     negative_keywords: tuple[str, ...] = ()
-    #: the words count only as the measure's subject: in the title or the products, and not when the title
+    #: the words count only as the measure's subject: in the title, and not when the title
     #: names the product of one of the sector's clusters ("textile labelling standard for hosiery" is about
     #: hosiery), unless that cluster is one of ``broad``, whose products are the sector's generic names
     #: (clothing, fabrics)
