@@ -190,15 +190,11 @@ def test_every_subject_of_a_news_round_up_counts(rules: Classifier) -> None:
         "本周要闻：一、欧盟发布电池护照实施细则草案，电动自行车电池、锂离子电池须附带电池护照，载明碳足迹。"
         "二、沙特发布房间空调器标准修订稿。"
     )
-    single = Doc(id="n1", title="欧盟发布锂离子电池护照实施细则", description=text, kind="news")
-    roundup = Doc(id="n2", title="技术性贸易措施周报（第12期）", description=text, kind="news")
-    found = [
-        {c.cluster_id for c in lab.clusters}
-        for lab in rules.classify_docs([single, roundup], use_model=False)
-    ]
+    single = _clusters(rules, "欧盟发布锂离子电池护照实施细则", description=text, kind="news")
+    roundup = _clusters(rules, "技术性贸易措施周报（第12期）", description=text, kind="news")
     # a side mention in a single story is dropped; in a round-up it is a story of its own
-    assert "household_appliances" not in found[0]
-    assert {"household_appliances", "batteries_energy_storage"} <= found[1]
+    assert "household_appliances" not in single
+    assert {"household_appliances", "batteries_energy_storage"} <= set(roundup)
 
 
 def test_a_lone_code_against_the_other_codes_and_the_words_is_a_slip(rules: Classifier) -> None:
@@ -217,12 +213,9 @@ def test_a_lone_code_against_the_other_codes_and_the_words_is_a_slip(rules: Clas
 
 def test_rule_words_alone_do_not_name_the_food_of_an_sps_measure(rules: Classifier) -> None:
     title = "Maximum residue levels (MRLs) for flonicamid; import tolerance"
-    broccoli = Doc(id="G/SPS/N/EU/1", title=title, description="in broccoli and cauliflowers", kind="sps")
-    tea = Doc(id="G/SPS/N/EU/2", title=title, description="in tea and green tea", kind="sps")
-    found = [
-        {c.cluster_id for c in lab.clusters} for lab in rules.classify_docs([broccoli, tea], use_model=False)
-    ]
-    assert "tea" not in found[0] and "tea" in found[1]
+    broccoli = _clusters(rules, title, description="in broccoli and cauliflowers", kind="sps")
+    tea = _clusters(rules, title, description="in tea and green tea", kind="sps")
+    assert "tea" not in broccoli and "tea" in tea
 
 
 def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> None:
