@@ -225,7 +225,7 @@ def _shared_code_without_text(evidence: dict[str, Evidence], modelled: set[str])
         supported = {
             c
             for c in cids
-            if evidence[c].kw > 0
+            if evidence[c].product_named
             or c in modelled
             or set(evidence[c].ics_codes).difference(*(evidence[o].ics_codes for o in cids if o != c))
         }

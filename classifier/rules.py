@@ -28,7 +28,9 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
   *subject-only* sector's words ("textile labelling", 纺织品) count only in the title, and not when the title
   names the product of one of its clusters ("textile labelling standard for hosiery" is about hosiery);
   a cluster of the sector with the same words as its own keyword follows the same rule.
-* Document numbers ("TEC/GR/TX/TIE-007/02.MAR-14") are not searched for keywords.
+* Document numbers ("TEC/GR/TX/TIE-007/02.MAR-14") and the taxonomy's ``instrument_names`` (the titles of
+  laws and lists: Japan's "Standards and Specifications for Foods and Food Additives") are not searched for
+  keywords.
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class Evidence:
     negated: bool = False
     #: a product keyword of the cluster is in the title ("Liquid detergent", "Men's thobes")
     title_product: bool = False
+    #: a product keyword of the cluster is anywhere in the text; hazard and rule words ("cadmium", "lead
+    #: content") are not: they do not say whose product it is
+    product_named: bool = False
 
     def combined(self) -> float:
         """Noisy-or of the three rule scores."""
@@ -126,6 +131,7 @@ class KeywordIndex:
     def __init__(self, taxonomy: Taxonomy, weights: RuleWeights, hs: dict[str, str] | None = None) -> None:
         self.weights = weights
         hs = hs or {}
+        self.instruments = _phrases_pattern(taxonomy.instrument_names)
         en: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
         zh: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self.vocab_en: dict[str, set[str]] = {}
@@ -291,6 +297,8 @@ class KeywordIndex:
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
         text = _PASSING.sub(" ", without_exclusions(text))
+        if self.instruments is not None:
+            text = self.instruments.sub(" ", text)
         title = fname == _SUBJECT
         toks = tokens(_CODE.sub(" ", text))
         for i, tok in enumerate(toks):
@@ -466,6 +474,12 @@ class RuleMatcher:
                     _keep(best, cid, broad, f"hs:{code}")
         return best
 
+    def _code_clusters(self, code: str) -> set[str]:
+        """The clusters a notice's HS code matches: by a prefix of the code, or (a chapter or heading
+        code) by one of their longer prefixes."""
+        found = {cid for n in range(2, len(code) + 1, 2) for cid in self._hs.get(code[:n], ())}
+        return found or {cid for cid, _ in self._hs_reverse.get(code, ())}
+
     def _hs_score(self, n: int) -> float:
         score = 0.0
         for length, weight in self.weights.hs_by_length:
@@ -498,9 +512,9 @@ class RuleMatcher:
 
     def _keywords(
         self, doc: Doc, with_codes: bool
-    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
-        """Keyword evidence per cluster, the clusters negated in the title or products, and those
-        whose product keyword is in the title."""
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]]]:
+        """Keyword evidence per cluster, the clusters negated in the title or products, and the fields
+        where each cluster's product keywords are."""
         w = self.weights
         products = doc.products
         if with_codes:
@@ -515,7 +529,6 @@ class RuleMatcher:
         per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
         negative: dict[str, set[str]] = defaultdict(set)
         named: dict[str, set[str]] = defaultdict(set)
-        title_product: set[str] = set()
         hits = self.index.hits(fields)
         narrowed = self._narrowed(hits)
         for entry, fname, count in hits:
@@ -528,8 +541,6 @@ class RuleMatcher:
                 # a hazard or rule word ("health certificate", "safety") does not say the product is the
                 # cluster's: it cannot cancel a negative phrase ("raw petfood")
                 named[entry.cluster].add(fname)
-            if fname == "title" and entry.product:
-                title_product.add(entry.cluster)
             strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
             strength = min(strength, 0.95)
             cur = per_cluster[entry.cluster]
@@ -553,7 +564,7 @@ class RuleMatcher:
             if ("title" in where and "title" not in named[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
-        return out, negated, title_product
+        return out, negated, named
 
     def _narrowed(self, hits: list[tuple[_Entry, str, int]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
@@ -575,9 +586,13 @@ class RuleMatcher:
             ev = out[cid]
             ev.hs = score
             ev.hs_reason = reason
-            prefix = reason.removeprefix("hs:")
-            ev.hs_codes = tuple(c for c in hs_codes if c.startswith(prefix) or prefix.startswith(c))
             ev.reasons.append(reason)
+        for code in hs_codes:
+            # every code of the notice that names the cluster, not only the one behind its best score:
+            # 850440 is a code of the charger makers' 8504 too, though 853669 scored them higher
+            for cid in self._code_clusters(code):
+                if cid in out:
+                    out[cid].hs_codes += (code,)
         best: dict[str, tuple[float, str]] = {}
         for code in ics_codes:
             for cid, (score, reason) in self.ics([code]).items():
@@ -587,16 +602,31 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        found, negated, title_product = self._keywords(doc, bool(hs_codes or ics_codes))
+        found, negated, named = self._keywords(doc, bool(hs_codes or ics_codes))
         for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
             ev.reasons.extend(reasons)
-            ev.title_product = cid in title_product
+            ev.title_product = "title" in named.get(cid, ())
+            ev.product_named = bool(named.get(cid))
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
         return dict(out)
+
+
+def _phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for the phrases, any run of spaces matching any other, longest first;
+    a phrase that starts or ends with a Latin letter or digit matches only whole words there."""
+    if not phrases:
+        return None
+    parts = []
+    for phrase in sorted(phrases, key=len, reverse=True):
+        body = r"\s+".join(re.escape(w) for w in phrase.split())
+        head = r"\b" if phrase[0].isascii() and phrase[0].isalnum() else ""
+        tail = r"\b" if phrase[-1].isascii() and phrase[-1].isalnum() else ""
+        parts.append(f"{head}{body}{tail}")
+    return re.compile("|".join(parts), re.I)
 
 
 def _scoped(entries: list[_Entry], subject_only: set[str], sector_of: dict[str, str]) -> list[_Entry]:

@@ -6,7 +6,9 @@ and ``products_other``: French/Spanish names), places and risk themes. An option
 mapping gives the words of a measure that covers a whole sector (all food), which then concerns every
 cluster of that sector. An optional top-level ``companions`` list says when a label brings a second one: a
 rule on vehicle components (``auto_parts``) in a passenger-car context concerns car makers too
-(``nev_vehicles``). The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
+(``nev_vehicles``). An optional top-level ``instrument_names`` list gives the titles of laws and lists whose
+words name no product ("Standards and Specifications for Foods and Food Additives" is the name of Japan's food
+law, not a measure on food additives): keywords inside them are not matched. The loader rejects unknown keys, duplicate ids and malformed HS/ICS codes with a message that
 names the file, the cluster id, the key and the fix. The file is re-read when it changes on disk, so an
 edit takes effect without code changes (and, for a running service, on the next batch).
 
@@ -51,7 +53,7 @@ _LIST_KEYS = (
 )
 _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
-_TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions"})
+_TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions", "instrument_names"})
 _SECTOR_LISTS = ("keywords_en", "keywords_zh", "negative_keywords")
 _SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad")
 _COMPANION_KEYS = ("from", "to", "context", "factor")
@@ -125,12 +127,14 @@ class Taxonomy:
         version: int = 1,
         sectors: list[Sector] | None = None,
         companions: list[Companion] | None = None,
+        instrument_names: tuple[str, ...] = (),
     ) -> None:
         self.clusters = clusters
         self.source = source
         self.version = version
         self.sectors = sectors or []
         self.companions = companions or []
+        self.instrument_names = instrument_names
         self.by_id = {c.id: c for c in clusters}
         self.ids = [c.id for c in clusters]
         content: list[Any] = [asdict(c) for c in clusters]
@@ -138,6 +142,8 @@ class Taxonomy:
             content.append({"sectors": [asdict(s) for s in self.sectors]})
         if self.companions:
             content.append({"companions": [asdict(c) for c in self.companions]})
+        if self.instrument_names:
+            content.append({"instrument_names": list(self.instrument_names)})
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True)
         #: SHA-256 of the clusters' content: a model trained on another taxonomy is not used.
         self.hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -241,6 +247,7 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
         version,
         _sectors(data.get("sectors"), clusters, source),
         _companions(data.get("companions"), clusters, source),
+        tuple(dict.fromkeys(_string_list(data.get("instrument_names"), "instrument_names", source))),
     )
 
 

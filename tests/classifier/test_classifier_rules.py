@@ -366,3 +366,40 @@ def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None
     assert _clusters(rules, "TBT Committee meeting", description=meeting) == {}
     # a measure on the product is still found, in the same words
     assert "toys" in _clusters(rules, "欧盟修订玩具安全法规", description="涉及玩具中的化学物质限量。")
+
+
+def test_the_title_of_a_law_names_no_product(rules: Classifier) -> None:
+    # Japan notifies every food rule under this title; the additive designated here is no processed food
+    title = "Revision of the Standards and Specifications for Foods and Food Additives under the Food Sanitation Act"
+    assert _clusters(rules, title, kind="sps") == {}
+    found = _clusters(
+        rules, f"{title} (revision of agricultural chemical residue standards for green tea)", kind="sps"
+    )
+    assert set(found) == {"tea"}
+    # outside the law's title the words still count
+    assert "vegetables_processed_foods" in _clusters(rules, "Food additives: conditions of use", kind="sps")
+
+
+def test_a_shared_code_counts_every_code_of_the_notice(rules: Classifier) -> None:
+    # chargers coded 850440 (lighting's LED drivers, pv_solar's inverters, and inside 8504 of the charger
+    # makers) and 853669: the words name the charger makers, so the shared code is theirs
+    found = _clusters(
+        rules,
+        "Projet d'arrêté fixant les exigences de sécurité applicables aux chargeurs et blocs multiprises",
+        hs_codes=["850440", "853669"],
+        ics_codes=["29.200"],
+    )
+    assert set(found) == {"low_voltage_electrical"}
+
+
+def test_a_hazard_word_does_not_claim_a_shared_code(rules: Classifier) -> None:
+    # 850440 again, with "LED drivers" for lighting and only a hazard word ("cadmium") that crystal glass
+    # and others list: lighting keeps the code, pv_solar (no word at all) does not
+    found = _clusters(rules, "LED drivers: limits of cadmium", hs_codes=["850440"])
+    assert "lighting" in found and "pv_solar" not in found
+
+
+def test_product_names_added_from_the_blind_rounds(rules: Classifier) -> None:
+    assert "household_appliances" in _clusters(rules, "Energy labelling of household tumble driers")
+    assert "aquatic_products" in _clusters(rules, "Import conditions for uncooked prawns", kind="sps")
+    assert "low_voltage_electrical" in _clusters(rules, "Sécurité des chargeurs et rallonges électriques")

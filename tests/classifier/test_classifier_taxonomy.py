@@ -208,3 +208,16 @@ def test_companions_change_the_taxonomy_hash(tmp_path: Path, taxonomy: Taxonomy)
     data = _base()
     data.pop("companions")
     assert load_taxonomy(_write(tmp_path, data)).hash != taxonomy.hash
+
+
+def test_instrument_names_are_validated_and_hashed(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    data = _base()
+    assert "Standards and Specifications for Foods and Food Additives" in taxonomy.instrument_names
+    data["instrument_names"] = "Food Sanitation Act"
+    with pytest.raises(TaxonomyError, match=r"'instrument_names' must be a list"):
+        load_taxonomy(_write(tmp_path, data))
+    data["instrument_names"] = ["Food Sanitation Act", ""]
+    with pytest.raises(TaxonomyError, match=r"instrument_names\[1\] is empty"):
+        load_taxonomy(_write(tmp_path, data))
+    data.pop("instrument_names")
+    assert load_taxonomy(_write(tmp_path, data)).hash != taxonomy.hash
