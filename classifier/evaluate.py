@@ -148,7 +148,7 @@ class KeywordBaseline:
         self.patterns: list[tuple[str, re.Pattern[str] | None, tuple[str, ...]]] = []
         for c in taxonomy.clusters:
             # the cluster's keywords and those of a sector-wide measure of its sector
-            sector = [s for s in taxonomy.sectors if s.id == c.sector]
+            sector = [s for s in taxonomy.sectors if c.id in s.members]
             en = [k for k in (*c.keywords_en, *(k for s in sector for k in s.keywords_en)) if not has_cjk(k)]
             zh = tuple(k for k in (*c.keywords_zh, *(k for s in sector for k in s.keywords_zh)) if has_cjk(k))
             pat = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in en) + r")\b", re.I) if en else None

@@ -159,8 +159,7 @@ class KeywordIndex:
             for kw in c.negative_keywords:
                 self._add(en, zh, kw, c.id, "negative")
         for sector in taxonomy.sectors:
-            members = [c.id for c in taxonomy.clusters if c.sector == sector.id]
-            for cid in members:
+            for cid in sector.members:
                 for kw in (*sector.keywords_en, *sector.keywords_zh):
                     self._add(en, zh, kw, cid, f"sector:{sector.id}")
                 for kw in sector.negative_keywords:
@@ -178,12 +177,11 @@ class KeywordIndex:
             keys.sort(key=len, reverse=True)
         # Words of a subject-only sector name the measure's scope, also where a cluster of the sector has
         # them as its own keyword ("textile labelling" of fabrics): they follow the sector's rule for it.
-        subject_only = {s.id for s in taxonomy.sectors if s.subject_only}
-        sector_of = {c.id: c.sector for c in taxonomy.clusters}
+        subject_only = {s.id: frozenset(s.members) for s in taxonomy.sectors if s.subject_only}
         for key, entries in self.en.items():
-            self.en[key] = _scoped(entries, subject_only, sector_of)
+            self.en[key] = _scoped(entries, subject_only)
         for zkey, zentries in self.zh.items():
-            self.zh[zkey] = _scoped(zentries, subject_only, sector_of)
+            self.zh[zkey] = _scoped(zentries, subject_only)
         # words only such a sector has: outside the title they are not matched at all, so they hide no
         # cluster keyword inside them ("articles textiles" / "textiles")
         self.title_only: set[object] = {
@@ -412,7 +410,7 @@ class RuleMatcher:
         self._sector = {c.id: c.sector for c in taxonomy.clusters}
         #: subject-only sectors: the clusters whose product named in the title narrows the measure to it
         self._narrowing = {
-            s.id: frozenset(c.id for c in taxonomy.clusters if c.sector == s.id and c.id not in s.broad)
+            s.id: frozenset(cid for cid in s.members if cid not in s.broad)
             for s in taxonomy.sectors
             if s.subject_only
         }
@@ -629,18 +627,17 @@ def _phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), re.I)
 
 
-def _scoped(entries: list[_Entry], subject_only: set[str], sector_of: dict[str, str]) -> list[_Entry]:
-    """A key's entries, its clusters' own ones tagged with their sector when the key is also that sector's
-    subject-only word."""
-    scopes = {e.sector for e in entries if e.sector in subject_only}
+def _scoped(entries: list[_Entry], subject_only: dict[str, frozenset[str]]) -> list[_Entry]:
+    """A key's entries, its clusters' own ones tagged with their subject-only group (sector) when the key is
+    also that group's word."""
+    scopes = [g for g in dict.fromkeys(e.sector for e in entries) if g in subject_only]
     if not scopes:
         return entries
-    return [
-        replace(e, sector=sector_of[e.cluster])
-        if not e.negative and not e.sector and sector_of[e.cluster] in scopes
-        else e
-        for e in entries
-    ]
+    out = []
+    for e in entries:
+        group = next((g for g in scopes if e.cluster in subject_only[g]), None)
+        out.append(replace(e, sector=group) if group and not e.negative and not e.sector else e)
+    return out
 
 
 def _keep(best: dict[str, tuple[float, str]], cid: str, score: float, reason: str) -> None:

@@ -55,7 +55,7 @@ _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
 _TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions", "instrument_names"})
 _SECTOR_LISTS = ("keywords_en", "keywords_zh", "negative_keywords")
-_SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad")
+_SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad", "members")
 _COMPANION_KEYS = ("from", "to", "context", "factor")
 
 
@@ -104,6 +104,9 @@ class Sector:
     #: (clothing, fabrics)
     subject_only: bool = False
     broad: tuple[str, ...] = ()
+    #: the clusters the words concern: the clusters of the sector, unless the entry lists others (a group
+    #: across or inside sectors, such as all clothing: apparel, children's wear and socks)
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,33 +288,43 @@ def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companio
 
 
 def _sectors(raw: Any, clusters: list[Cluster], source: str) -> list[Sector]:
-    """The optional ``sectors`` mapping: sector id -> keywords_en / keywords_zh / negative_keywords."""
+    """The optional ``sectors`` mapping: sector id -> keywords_en / keywords_zh / negative_keywords; an entry
+    with ``members`` is a group of the clusters it lists, under an id of its own."""
     if raw is None:
         return []
     if not isinstance(raw, dict):
         raise TaxonomyError(f"{source}: 'sectors' must be a mapping of sector id to keyword lists")
     known = {c.sector for c in clusters}
+    ids = {c.id for c in clusters}
     out = []
     for sid, item in raw.items():
         where = f"{source}: sector '{sid}'"
-        if sid not in known:
-            raise TaxonomyError(
-                f"{where}: no cluster has this sector. Fix: use one of {', '.join(sorted(known))}."
-            )
         _check_mapping(item, _SECTOR_KEYS, where)
+        listed = tuple(dict.fromkeys(_string_list(item.get("members"), "members", where)))
+        unknown = [cid for cid in listed if cid not in ids]
+        if unknown:
+            raise TaxonomyError(
+                f"{where}: members {', '.join(map(repr, unknown))} are not cluster ids. "
+                "Fix: use ids of 'clusters'."
+            )
+        if not listed and sid not in known:
+            raise TaxonomyError(
+                f"{where}: no cluster has this sector. Fix: use one of {', '.join(sorted(known))}, "
+                "or list the group's clusters under 'members'."
+            )
         lists = {key: tuple(dict.fromkeys(_string_list(item.get(key), key, where))) for key in _SECTOR_LISTS}
         subject_only = item.get("subject_only", False)
         if not isinstance(subject_only, bool):
             raise TaxonomyError(f"{where}: 'subject_only' must be true or false, got {subject_only!r}")
         broad = tuple(dict.fromkeys(_string_list(item.get("broad"), "broad", where)))
-        members = {c.id for c in clusters if c.sector == sid}
+        members = listed or tuple(c.id for c in clusters if c.sector == sid)
         stray = [cid for cid in broad if cid not in members]
         if stray:
             raise TaxonomyError(
                 f"{where}: broad cluster(s) {', '.join(stray)} are not in this sector. "
                 f"Fix: use some of {', '.join(sorted(members))}."
             )
-        out.append(Sector(id=str(sid), **lists, subject_only=subject_only, broad=broad))
+        out.append(Sector(id=str(sid), **lists, subject_only=subject_only, broad=broad, members=members))
     return out
 
 

@@ -403,3 +403,19 @@ def test_product_names_added_from_the_blind_rounds(rules: Classifier) -> None:
     assert "household_appliances" in _clusters(rules, "Energy labelling of household tumble driers")
     assert "aquatic_products" in _clusters(rules, "Import conditions for uncooked prawns", kind="sps")
     assert "low_voltage_electrical" in _clusters(rules, "Sécurité des chargeurs et rallonges électriques")
+
+
+def test_a_measure_on_clothing_in_general_concerns_childrens_wear_and_socks(rules: Classifier) -> None:
+    clothing = {"apparel_knitwear", "childrens_wear_zhili", "socks_hosiery"}
+    found = set(_clusters(rules, "France : l'interdiction des PFAS dans les cosmétiques et les vêtements"))
+    assert found >= clothing | {"cosmetics_daily_chemicals"}
+    assert set(_clusters(rules, "欧盟拟限制服装中的全氟化合物")) >= clothing
+    # the title names one kind of garment: that kind only
+    found = set(_clusters(rules, "Drawstrings on children's clothing: safety requirements"))
+    assert "childrens_wear_zhili" in found and "socks_hosiery" not in found
+    found = set(_clusters(rules, "Labelling of women's clothing"))
+    assert "apparel_knitwear" in found and not found & {"childrens_wear_zhili", "socks_hosiery"}
+    # not the subject: a furniture rule, a mention in the description
+    assert not clothing & set(_clusters(rules, "Tip-over standard for clothing storage units"))
+    found = set(_clusters(rules, "Flame retardants in upholstered furniture", description="and in clothing"))
+    assert not found & {"childrens_wear_zhili", "socks_hosiery"}

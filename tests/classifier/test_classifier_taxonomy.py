@@ -177,6 +177,13 @@ def test_sector_keywords_are_validated(tmp_path: Path) -> None:
         TaxonomyError, match=r"sector 'agrifood': broad cluster\(s\) toys are not in this sector"
     ):
         load_taxonomy(_write(tmp_path, data, "e.yaml"))
+    data["sectors"] = {"all_clothing": {"members": ["childrens_wear_zhili", "no_such"]}}  # type: ignore[index]
+    with pytest.raises(TaxonomyError, match=r"sector 'all_clothing': members 'no_such' are not cluster ids"):
+        load_taxonomy(_write(tmp_path, data, "f.yaml"))
+    # a group of listed clusters needs no sector of that name
+    data["sectors"] = {"all_clothing": {"members": ["socks_hosiery"], "keywords_en": ["clothing"]}}  # type: ignore[index]
+    group = load_taxonomy(_write(tmp_path, data, "g.yaml")).sectors[0]
+    assert group.members == ("socks_hosiery",)
 
 
 def test_bundled_sectors(taxonomy: Taxonomy) -> None:
