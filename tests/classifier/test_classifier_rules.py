@@ -419,3 +419,14 @@ def test_a_measure_on_clothing_in_general_concerns_childrens_wear_and_socks(rule
     assert not clothing & set(_clusters(rules, "Tip-over standard for clothing storage units"))
     found = set(_clusters(rules, "Flame retardants in upholstered furniture", description="and in clothing"))
     assert not found & {"childrens_wear_zhili", "socks_hosiery"}
+
+
+def test_what_the_blind_annotators_left_empty(rules: Classifier) -> None:
+    # labelling criterion 5: water-treatment chemicals, tractors, charging stations; "Automotive Industry
+    # Standard" is the name of India's document series, not a word about car parts
+    water = "DMS 91-7: 2024, Chemicals used for treatment of water intended for human consumption"
+    assert "chemicals_dyes_fluoro" not in _clusters(rules, water, hs_codes=["290319"])
+    assert not _clusters(rules, "Agricultural Tractors (Quality Control) Order", description="seat belts")
+    assert "nev_vehicles" not in _clusters(rules, "Regulation on Electric Vehicle Charging Stations")
+    bus = "Automotive Industry Standard AIS-052: Code of practice for bus body design"
+    assert "auto_parts" not in _clusters(rules, bus)
