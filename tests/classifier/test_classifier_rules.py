@@ -430,3 +430,13 @@ def test_what_the_blind_annotators_left_empty(rules: Classifier) -> None:
     assert "nev_vehicles" not in _clusters(rules, "Regulation on Electric Vehicle Charging Stations")
     bus = "Automotive Industry Standard AIS-052: Code of practice for bus body design"
     assert "auto_parts" not in _clusters(rules, bus)
+    # residues of veterinary drugs in food are no medicine maker's product; traffic signals are roads
+    mrl = "Proposed Maximum Residue Limits for Veterinary Drugs in Foods: Monepantel"
+    assert "pharma_api" not in _clusters(rules, mrl, kind="sps", ics_codes=["11.220"])
+    assert "lighting" not in _clusters(rules, "LED traffic signal heads and pedestrian signals")
+    # Korea's law on children's products names no product of the stationery makers
+    korea = (
+        "Partial amendments to the Safety Standards for Children's Products (Textile products for children)"
+    )
+    found = _clusters(rules, korea)
+    assert "stationery_pens" not in found and "childrens_wear_zhili" in found
