@@ -177,7 +177,14 @@ class Classifier:
         # ("SMPS based power plants" coded 8517), not a side mention.
         in_title = set()
         if hs_top >= cw.hs_decides:
-            in_title = {cid for cid, ev in evidence.items() if ev.title_product and not ev.negated}
+            # ... named by a word of its own: "stainless steel" in "Stainless Steel Kitchen Utensils" names the
+            # cookware the code decides as much as the fasteners
+            decided = {w for ev in evidence.values() if ev.hs >= cw.hs_decides for w in ev.title_words}
+            in_title = {
+                cid
+                for cid, ev in evidence.items()
+                if ev.title_product and not ev.negated and ev.title_words - decided
+            }
         return out, in_title, {cid for cid, ev in evidence.items() if ev.negated}
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:

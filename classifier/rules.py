@@ -95,6 +95,8 @@ class Evidence:
     negated: bool = False
     #: a product keyword of the cluster is in the title ("Liquid detergent", "Men's thobes")
     title_product: bool = False
+    #: those product keywords of the title (display forms)
+    title_words: frozenset[str] = frozenset()
     #: a product keyword of the cluster is anywhere in the text; hazard and rule words ("cadmium", "lead
     #: content") are not: they do not say whose product it is
     product_named: bool = False
@@ -510,9 +512,9 @@ class RuleMatcher:
 
     def _keywords(
         self, doc: Doc, with_codes: bool
-    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]]]:
-        """Keyword evidence per cluster, the clusters negated in the title or products, and the fields
-        where each cluster's product keywords are."""
+    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]], dict[str, set[str]]]:
+        """Keyword evidence per cluster, the clusters negated in the title or products, the fields where
+        each cluster's product keywords are, and those keywords of the title."""
         w = self.weights
         products = doc.products
         if with_codes:
@@ -527,6 +529,7 @@ class RuleMatcher:
         per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
         negative: dict[str, set[str]] = defaultdict(set)
         named: dict[str, set[str]] = defaultdict(set)
+        title_words: dict[str, set[str]] = defaultdict(set)
         hits = self.index.hits(fields)
         narrowed = self._narrowed(hits)
         for entry, fname, count in hits:
@@ -539,6 +542,8 @@ class RuleMatcher:
                 # a hazard or rule word ("health certificate", "safety") does not say the product is the
                 # cluster's: it cannot cancel a negative phrase ("raw petfood")
                 named[entry.cluster].add(fname)
+                if fname == "title":
+                    title_words[entry.cluster].add(entry.display)
             strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
             strength = min(strength, 0.95)
             cur = per_cluster[entry.cluster]
@@ -562,7 +567,7 @@ class RuleMatcher:
             if ("title" in where and "title" not in named[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
-        return out, negated, named
+        return out, negated, named, title_words
 
     def _narrowed(self, hits: list[tuple[_Entry, str, int]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
@@ -600,12 +605,13 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        found, negated, named = self._keywords(doc, bool(hs_codes or ics_codes))
+        found, negated, named, title_words = self._keywords(doc, bool(hs_codes or ics_codes))
         for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
             ev.reasons.extend(reasons)
             ev.title_product = "title" in named.get(cid, ())
+            ev.title_words = frozenset(title_words.get(cid, ()))
             ev.product_named = bool(named.get(cid))
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it

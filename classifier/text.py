@@ -112,20 +112,44 @@ _EXCLUSION_OPEN = re.compile(
     re.I,
 )
 _CLOSE = re.compile(r"[)）]")
+#: the opening of a scope exclusion ("This standard does not apply to sewing machines designed exclusively
+#: for industrial purposes"); it runs to the end of the sentence
+_SCOPE_OPEN = re.compile(
+    r"\b(?:(?:does|do|shall|will)\s+not\s+apply\s+to|(?:is|are)\s+not\s+applicable\s+to|"
+    r"(?:is|are)\s+excluded\s+from|excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
+    r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus)\b|不适用于",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 
 
 def without_exclusions(text: str) -> str:
-    """``text`` with every exclusion (an opening above up to the next closing parenthesis) blanked out.
+    """``text`` with every exclusion blanked out: a bracketed one (an opening above up to the next closing
+    parenthesis) and a scope exclusion (up to the end of its sentence, or of the text).
 
-    One scan: each search starts where the last exclusion ended, and an opening with no closing parenthesis
-    after it ends the scan (no later one has one either), so unclosed openings cost nothing quadratic."""
+    One scan: each search starts where the last exclusion ended, and once a bracket opening has no closing
+    parenthesis after it, no later one has either, so bracket openings are not searched for again: unclosed
+    openings cost nothing quadratic."""
     out: list[str] = []
     pos = 0
-    while (opening := _EXCLUSION_OPEN.search(text, pos)) is not None:
-        closing = _CLOSE.search(text, opening.end())
-        if closing is None:
+    brackets = True
+    while True:
+        bracket = _EXCLUSION_OPEN.search(text, pos) if brackets else None
+        scope = _SCOPE_OPEN.search(text, pos)
+        if bracket is not None and (scope is None or bracket.start() < scope.start()):
+            close = _CLOSE.search(text, bracket.end())
+            if close is None:
+                brackets = False
+                continue
+            out += [text[pos : bracket.start()], " "]
+            pos = close.end()
+        elif scope is not None:
+            end = _SENTENCE_END.search(text, scope.end())
+            out += [text[pos : scope.start()], " "]
+            if end is None:
+                return "".join(out)
+            pos = end.end()
+        else:
             break
-        out += [text[pos : opening.start()], " "]
-        pos = closing.end()
     out.append(text[pos:])
     return "".join(out)

@@ -71,6 +71,8 @@ GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "gold"
         ("blind2_news.jsonl", 60, {"blind2"}),
         ("blind3_eping.csv", 100, {"blind3"}),
         ("blind3_news.jsonl", 60, {"blind3"}),
+        ("blind4_eping.csv", 120, {"blind4"}),
+        ("blind4_news.jsonl", 60, {"blind4"}),
     ],
 )
 def test_gold_files_read_whole(taxonomy: Taxonomy, name: str, count: int, splits: set[str]) -> None:

@@ -159,11 +159,10 @@ def test_a_product_in_the_title_survives_an_hs_code_of_another_product(rules: Cl
 
 def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Classifier) -> None:
     found = _clusters(rules, "Registration of food establishments exporting to the Emirates")
-    food = {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
-    assert food <= set(found)
+    assert set(found) >= FOOD
     # a narrow food product that no cluster makes cancels the sector reading
     milk = _clusters(rules, "Labelling of milk", products="Food for human consumption")
-    assert not food & set(milk)
+    assert not FOOD & set(milk)
 
 
 def test_a_code_two_clusters_share_goes_to_the_one_the_text_names(rules: Classifier) -> None:
@@ -227,6 +226,7 @@ def test_only_a_product_keyword_cancels_a_negative_phrase(rules: Classifier) -> 
     assert "aquatic_products" in found
 
 
+FOOD = {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
 TEXTILES = {
     "textile_fabrics_fibres",
     "apparel_knitwear",
@@ -357,6 +357,19 @@ def test_an_exclusion_names_what_the_product_is_not(rules: Classifier) -> None:
     assert "yiwu_small_commodities" not in found and "toys" not in found
     assert "toys" in _clusters(rules, "Requirements for toys (other than for children under 3)")
     assert "toys" not in _clusters(rules, "Articles de fête (sauf jouets)")
+    # a scope exclusion runs to the end of its sentence
+    found = _clusters(
+        rules,
+        "Reglamento técnico de juguetes",
+        description="Se excluyen los adornos navideños y las bicicletas. Los juguetes deben llevar marcado.",
+    )
+    assert set(found) == {"toys"}
+    found = _clusters(
+        rules,
+        "Safety of household sewing machines",
+        description="It does not apply to washing machines; other appliances follow IEC 60335-1",
+    )
+    assert "household_appliances" not in found and "sewing_machinery" in found
 
 
 def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None:
@@ -440,3 +453,27 @@ def test_what_the_blind_annotators_left_empty(rules: Classifier) -> None:
     )
     found = _clusters(rules, korea)
     assert "stationery_pens" not in found and "childrens_wear_zhili" in found
+
+
+def test_a_title_word_the_deciding_code_shares_is_no_second_subject(rules: Classifier) -> None:
+    # "stainless steel" is a word of the cookware that HS 7323 decides and of the fasteners: not a second
+    # product of the title
+    title = "Stainless Steel Kitchen and Domestic Utensils (Quality Control) Order"
+    assert set(_clusters(rules, title, hs_codes=["732393"])) == {"cups_thermos_cookware"}
+
+
+def test_product_names_added_in_the_fourth_round(rules: Classifier) -> None:
+    assert "motorcycles_ebikes_scooters" in _clusters(
+        rules, "Conformity assessment of bicycles for adult use"
+    )
+    assert "furniture_wood" in _clusters(rules, "Safety Standard for Children's Folding Chairs and Stools")
+    assert "auto_parts" in _clusters(rules, "Replacement headlamps: photometric requirements")
+    # safety matches are no lighters, whatever their code; helmets are no motorcycles in Spanish either
+    assert "lighters" not in _clusters(rules, "Safety matches — Specification", hs_codes=["9613"])
+    assert not _clusters(rules, "Cascos de protección — requisitos", hs_codes=["650610"])
+    # a component standard for automobiles concerns the car makers too (criterion 3)
+    found = _clusters(rules, "National Standard of the P.R.C., Brake linings for automobiles")
+    assert {"auto_parts", "nev_vehicles"} <= set(found)
+    # "all foods": a food-wide measure (criterion 4)
+    sps = "Registration of overseas facilities of all foods intended for export"
+    assert set(_clusters(rules, sps, kind="sps")) >= FOOD
