@@ -10,7 +10,8 @@ Scores are evidence strengths in [0, 1] per cluster, each with reasons (``hs:950
   A chapter-level prefix such as ``61`` is weaker than ``6110``.
   A notice code shorter than the prefix (``85`` against ``8516``) says only "somewhere in chapter 85":
   weak evidence (``hs_broad_chapter``, ``hs_broad_heading``).
-* **ICS**: equal codes, or a notice code inside a cluster code, match; a broader notice code is weak.
+* **ICS**: equal codes, or a notice code inside a cluster code, match; a broader notice code is weak; a code
+  several clusters have is weaker (divided by the square root of their number, as for keywords).
 * **Keywords**: English keywords are matched on stemmed tokens (word boundaries, plurals, British and
   American spelling, hyphen = space); Chinese keywords as substrings. Where keywords overlap, the
   longest wins ("formaldehyde in wooden toys" is not also "formaldehyde"). A keyword shared by several
@@ -497,8 +498,17 @@ class RuleMatcher:
             matched = False
             for n in range(len(parts), 0, -1):
                 prefix = ".".join(parts[:n])
-                for cid in self._ics.get(prefix, ()):
-                    _keep(best, cid, w.ics_exact if n == len(parts) else w.ics_narrower, f"ics:{code}")
+                owners = self._ics.get(prefix, ())
+                # like a shared keyword, an ICS code of several clusters (61.020 clothes, 97.180 miscellaneous
+                # domestic equipment) says less about any one of them
+                shared = math.sqrt(len(owners)) if owners else 1.0
+                for cid in owners:
+                    _keep(
+                        best,
+                        cid,
+                        (w.ics_exact if n == len(parts) else w.ics_narrower) / shared,
+                        f"ics:{code}",
+                    )
                     matched = True
             if not matched:
                 for cid, _ in self._ics_reverse.get(code, ()):

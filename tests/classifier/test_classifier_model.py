@@ -139,7 +139,7 @@ def test_training_refuses_unknown_or_thin_labels(taxonomy: Taxonomy) -> None:
 
 
 def test_fast_prediction_equals_scikit_learn(trained: TextModel) -> None:
-    # predict_proba folds the 45 x 3 calibrated SVMs into one product; the numbers are scikit-learn's
+    # predict_proba folds the 45 x 5 calibrated SVMs into one product; the numbers are scikit-learn's
     assert trained._linear is not None
     x = trained.features.transform(PROBES)
     np.testing.assert_allclose(trained.predict_proba(PROBES), trained.classifier.predict_proba(x), atol=1e-9)

@@ -96,8 +96,11 @@ def test_hs_horizontal_and_sps_damping(taxonomy: Taxonomy) -> None:
 
 def test_ics_exact_narrower_broader(taxonomy: Taxonomy) -> None:
     m = RuleMatcher(taxonomy)
-    assert m.ics(["97.200.50"])["toys"] == (m.weights.ics_exact, "ics:97.200.50")
-    assert m.ics(["97.200"])["toys"][0] < m.ics(["97.200.50"])["toys"][0]
+    kitchen = "small_kitchen_personal_appliances"
+    assert m.ics(["97.040.50"])[kitchen] == (m.weights.ics_exact, "ics:97.040.50")
+    assert m.ics(["97.040"])[kitchen][0] < m.ics(["97.040.50"])[kitchen][0]
+    # a code four clusters have (toys, stationery, scooters, Yiwu's festive articles) says half as much
+    assert m.ics(["97.200.50"])["toys"] == (m.weights.ics_exact / 2, "ics:97.200.50")
 
 
 def test_reasons_in_labels(rules: Classifier) -> None:
@@ -477,3 +480,8 @@ def test_product_names_added_in_the_fourth_round(rules: Classifier) -> None:
     # "all foods": a food-wide measure (criterion 4)
     sps = "Registration of overseas facilities of all foods intended for export"
     assert set(_clusters(rules, sps, kind="sps")) >= FOOD
+    # clothing for children is children's wear, not the garment makers' generic clothing
+    desc = "Safety requirements for clothing for children under 13 years, including sleepwear."
+    found = _clusters(rules, "Safety Standards — children's clothing", description=desc, hs_codes=["6111"])
+    assert set(found) == {"childrens_wear_zhili"}
+    assert "auto_parts" in _clusters(rules, "墨西哥拟对汽车液压制动软管实施强制性标准")
