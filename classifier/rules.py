@@ -269,8 +269,9 @@ class KeywordIndex:
                 best = weight
         return best
 
-    def hits(self, fields: list[tuple[str, str]]) -> list[tuple[_Entry, str, int]]:
-        """Keyword entries found in ``(field name, text)`` pairs: (entry, field, occurrences)."""
+    def hits(self, fields: list[tuple[str, str]]) -> list[tuple[_Entry, str, list[int]]]:
+        """Keyword entries found in ``(field name, text)`` pairs: (entry, field, where each occurrence starts:
+        a token index of the field's Latin text, or -1 for a Chinese one)."""
         found: dict[tuple[int, str], list[int]] = {}
         entries: dict[int, _Entry] = {}
         order: list[tuple[int, str]] = []
@@ -286,8 +287,25 @@ class KeywordIndex:
                         found[k] = []
                         order.append(k)
                         entries[id(entry)] = entry
-                    found[k].append(hit.start)
-        return [(entries[eid], fname, len(found[(eid, fname)])) for eid, fname in order]
+                    found[k].append(hit.start if isinstance(hit.key, tuple) else -1)
+        return [(entries[eid], fname, found[(eid, fname)]) for eid, fname in order]
+
+    def purposes(self, text: str) -> list[int]:
+        """Token indices of the purpose prepositions ("for", "para", "pour") of a field's Latin text, in the
+        token positions of :meth:`hits`."""
+        return [i for i, tok in enumerate(self._tokens(self._prepared(text))) if tok in _PURPOSE]
+
+    def _prepared(self, text: str) -> str:
+        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
+        # names what the product is not: "glass beads ... (excl. imitation jewellery)"
+        text = _PASSING.sub(" ", without_exclusions(text))
+        if self.instruments is not None:
+            text = self.instruments.sub(" ", text)
+        return text
+
+    @staticmethod
+    def _tokens(prepared: str) -> list[str]:
+        return tokens(_CODE.sub(" ", prepared))
 
     def _lookup(self, key: object) -> list[_Entry]:
         if isinstance(key, tuple):
@@ -296,13 +314,9 @@ class KeywordIndex:
 
     def _field_hits(self, text: str, fname: str) -> list[_Hit]:
         raw: list[_Hit] = []
-        # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
-        # names what the product is not: "glass beads ... (excl. imitation jewellery)"
-        text = _PASSING.sub(" ", without_exclusions(text))
-        if self.instruments is not None:
-            text = self.instruments.sub(" ", text)
+        text = self._prepared(text)
         title = fname == _SUBJECT
-        toks = tokens(_CODE.sub(" ", text))
+        toks = self._tokens(text)
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
                 if tuple(toks[i : i + len(key)]) == key and (title or key not in self.title_only):
@@ -340,6 +354,8 @@ _PASSING = re.compile(
     re.I,
 )
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
+#: the prepositions of purpose in a title ("helmets for motorcycle riders", "cascos para motociclistas")
+_PURPOSE = frozenset({"for", "para", "pour"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (
     "parts part component accessory system product good article powder material equipment unit device set "
@@ -541,11 +557,17 @@ class RuleMatcher:
         negative: dict[str, set[str]] = defaultdict(set)
         named: dict[str, set[str]] = defaultdict(set)
         title_words: dict[str, set[str]] = defaultdict(set)
+        #: where a negative phrase of the cluster starts in the title, and where its product keywords do
+        head_negative: dict[str, int] = {}
+        title_products: dict[str, list[int]] = defaultdict(list)
         hits = self.index.hits(fields)
         narrowed = self._narrowed(hits)
-        for entry, fname, count in hits:
+        for entry, fname, starts in hits:
+            count = len(starts)
             if entry.negative:
                 negative[entry.cluster].add(fname)
+                if fname == "title" and min(starts) >= 0:
+                    head_negative[entry.cluster] = min(min(starts), head_negative.get(entry.cluster, 1 << 30))
                 continue
             if entry.sector in self._narrowing and (fname != _SUBJECT or entry.sector in narrowed):
                 continue
@@ -555,6 +577,7 @@ class RuleMatcher:
                 named[entry.cluster].add(fname)
                 if fname == "title":
                     title_words[entry.cluster].add(entry.display)
+                    title_products[entry.cluster] += starts
             strength = entry.weight * factor[fname] + (w.repeat_bonus if count >= 3 else 0.0)
             strength = min(strength, 0.95)
             cur = per_cluster[entry.cluster]
@@ -572,6 +595,14 @@ class RuleMatcher:
             out[cid] = ((1.0 - prod) * damp, [f"kw:{k}" for k in ranked[:5]])
         # The title names the subject; the products field next. A negative phrase there ("school buses",
         # "wax polish for floors and furniture") with no product keyword of the cluster beside it negates it.
+        # ... unless that product only names what the negated subject is for: "protective helmets for
+        # motorcycle and moped riders" is about helmets (a product after "for" behind the negative phrase)
+        purposes = self.index.purposes(fields[0][1]) if head_negative else []
+        for cid, neg in head_negative.items():
+            if "title" in named[cid] and all(
+                start >= 0 and any(neg < p < start for p in purposes) for start in title_products[cid]
+            ):
+                named[cid].discard("title")
         negated = {
             cid
             for cid, where in negative.items()

@@ -485,3 +485,13 @@ def test_product_names_added_in_the_fourth_round(rules: Classifier) -> None:
     found = _clusters(rules, "Safety Standards — children's clothing", description=desc, hs_codes=["6111"])
     assert set(found) == {"childrens_wear_zhili"}
     assert "auto_parts" in _clusters(rules, "墨西哥拟对汽车液压制动软管实施强制性标准")
+
+
+def test_a_product_the_negated_subject_is_for_does_not_cancel_it(rules: Classifier) -> None:
+    # the title's head is the negative phrase; the product after "for" / "para" names whom it is for
+    assert not _clusters(rules, "Draft regulation on protective helmets for motorcycle and moped riders")
+    assert not _clusters(rules, "RTCR 540:2025 Cascos de protección para conductores de motocicletas")
+    # a product before the negative phrase, or the negative phrase itself behind "for", still cancels it
+    found = _clusters(rules, "Health certificate for fishery products and petfood", hs_codes=["0303"])
+    assert "aquatic_products" in found
+    assert "motorcycles_ebikes_scooters" in _clusters(rules, "Motorcycles and protective helmets")
