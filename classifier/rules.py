@@ -611,7 +611,7 @@ class RuleMatcher:
         }
         return out, negated, named, title_words
 
-    def _narrowed(self, hits: list[tuple[_Entry, str, int]]) -> set[str]:
+    def _narrowed(self, hits: list[tuple[_Entry, str, list[int]]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
         if not self._narrowing:
             return set()
