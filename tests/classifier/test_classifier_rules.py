@@ -495,3 +495,17 @@ def test_a_product_the_negated_subject_is_for_does_not_cancel_it(rules: Classifi
     found = _clusters(rules, "Health certificate for fishery products and petfood", hs_codes=["0303"])
     assert "aquatic_products" in found
     assert "motorcycles_ebikes_scooters" in _clusters(rules, "Motorcycles and protective helmets")
+
+
+def test_what_no_cluster_makes_in_the_fourth_round(rules: Classifier) -> None:
+    # designating a food additive is no rule on processed foods; paints and gas cylinders are left empty
+    # (labelling criterion 5) whatever their codes or the valves they mention
+    additive = "Designation of beta-apo-8'-carotenal as a food additive and its specifications"
+    assert "vegetables_processed_foods" not in _clusters(
+        rules, additive, kind="sps", products="Food additives"
+    )
+    assert not _clusters(rules, "KS 2975:2026, Road marking paint, solvent-borne", hs_codes=["3204"])
+    cylinders = "Reglamento de seguridad de los cilindros para gas licuado"
+    assert not _clusters(
+        rules, cylinders, description="Las válvulas deben cumplir la norma.", hs_codes=["8481"]
+    )
