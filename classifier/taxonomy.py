@@ -107,7 +107,7 @@ class Sector:
     subject_only: bool = False
     broad: tuple[str, ...] = ()
     #: the clusters the words concern: the clusters of the sector, unless the entry lists others (a group
-    #: across or inside sectors, such as all clothing: apparel, children's wear and socks)
+    #: across or inside sectors: a measure on clothing in general reaches children's wear and socks)
     members: tuple[str, ...] = ()
 
 
