@@ -184,7 +184,7 @@ class Classifier:
             in_title = {
                 cid
                 for cid, ev in evidence.items()
-                if ev.title_product and not ev.negated and ev.title_words - decided
+                if ev.title_product and not ev.negated and not ev.title_purpose and ev.title_words - decided
             }
         return out, in_title, {cid for cid, ev in evidence.items() if ev.negated}
 

@@ -99,6 +99,8 @@ class Evidence:
     title_product: bool = False
     #: those product keywords of the title (display forms)
     title_words: frozenset[str] = frozenset()
+    #: they only say what another product of the title is for ("pen injectors for ... medicines")
+    title_purpose: bool = False
     #: a product keyword of the cluster is anywhere in the text; hazard and rule words ("cadmium", "lead
     #: content") are not: they do not say whose product it is
     product_named: bool = False
@@ -539,9 +541,12 @@ class RuleMatcher:
 
     def _keywords(
         self, doc: Doc, with_codes: bool
-    ) -> tuple[dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]], dict[str, set[str]]]:
+    ) -> tuple[
+        dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]], dict[str, set[str]], set[str]
+    ]:
         """Keyword evidence per cluster, the clusters negated in the title or products, the fields where
-        each cluster's product keywords are, and those keywords of the title."""
+        each cluster's product keywords are, those keywords of the title, and the clusters whose title
+        products only say what another product of the title is for."""
         w = self.weights
         products = doc.products
         if with_codes:
@@ -597,19 +602,26 @@ class RuleMatcher:
         # "wax polish for floors and furniture") with no product keyword of the cluster beside it negates it.
         # ... unless that product only names what the negated subject is for: "protective helmets for
         # motorcycle and moped riders" is about helmets (a product after "for" behind the negative phrase)
-        purposes = self.index.purposes(fields[0][1]) if head_negative else []
+        several = head_negative or len(title_products) > 1
+        purposes = self.index.purposes(fields[0][1]) if several else []
         for cid, neg in head_negative.items():
-            if "title" in named[cid] and all(
-                start >= 0 and any(neg < p < start for p in purposes) for start in title_products[cid]
-            ):
+            if "title" in named[cid] and _after_purpose(title_products[cid], neg, purposes):
                 named[cid].discard("title")
+        # A product of the title after "for" behind another one names what that one is for, not a second
+        # subject: "pen injectors for insulin and GLP-1 medicines" is no rule on medicines.
+        purpose_only = set()
+        if purposes:
+            for cid, starts in title_products.items():
+                others = [s for o, ss in title_products.items() if o != cid for s in ss if s >= 0]
+                if others and _after_purpose(starts, min(others), purposes):
+                    purpose_only.add(cid)
         negated = {
             cid
             for cid, where in negative.items()
             if ("title" in where and "title" not in named[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
-        return out, negated, named, title_words
+        return out, negated, named, title_words, purpose_only
 
     def _narrowed(self, hits: list[tuple[_Entry, str, list[int]]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
@@ -647,18 +659,25 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        found, negated, named, title_words = self._keywords(doc, bool(hs_codes or ics_codes))
+        found, negated, named, title_words, purpose_only = self._keywords(doc, bool(hs_codes or ics_codes))
         for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
             ev.reasons.extend(reasons)
             ev.title_product = "title" in named.get(cid, ())
             ev.title_words = frozenset(title_words.get(cid, ()))
+            ev.title_purpose = cid in purpose_only
             ev.product_named = bool(named.get(cid))
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
         return dict(out)
+
+
+def _after_purpose(starts: list[int], before: int, purposes: list[int]) -> bool:
+    """Every occurrence (a token index; -1 for a Chinese one) comes after a purpose preposition that comes
+    after ``before``."""
+    return bool(starts) and all(s >= 0 and any(before < p < s for p in purposes) for s in starts)
 
 
 def _phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:

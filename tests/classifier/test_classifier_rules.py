@@ -474,9 +474,10 @@ def test_product_names_added_in_the_fourth_round(rules: Classifier) -> None:
     # safety matches are no lighters, whatever their code; helmets are no motorcycles in Spanish either
     assert "lighters" not in _clusters(rules, "Safety matches — Specification", hs_codes=["9613"])
     assert not _clusters(rules, "Cascos de protección — requisitos", hs_codes=["650610"])
-    # a component standard for automobiles concerns the car makers too (criterion 3)
+    # brake linings are car parts; "automobiles" alone does not bring the car makers (a periodic technical
+    # inspection or a fuel standard names automobiles too)
     found = _clusters(rules, "National Standard of the P.R.C., Brake linings for automobiles")
-    assert {"auto_parts", "nev_vehicles"} <= set(found)
+    assert set(found) == {"auto_parts"}
     # "all foods": a food-wide measure (criterion 4)
     sps = "Registration of overseas facilities of all foods intended for export"
     assert set(_clusters(rules, sps, kind="sps")) >= FOOD
@@ -509,3 +510,18 @@ def test_what_no_cluster_makes_in_the_fourth_round(rules: Classifier) -> None:
     assert not _clusters(
         rules, cylinders, description="Las válvulas deben cumplir la norma.", hs_codes=["8481"]
     )
+
+
+def test_a_product_the_subject_is_for_is_no_second_subject(rules: Classifier) -> None:
+    title = "Requirements for pen injectors for insulin and GLP-1 medicines"
+    assert set(_clusters(rules, title, hs_codes=["901831"])) == {"medical_devices"}
+
+
+def test_words_read_in_another_sense_in_the_blind_rounds(rules: Classifier) -> None:
+    assert not _clusters(rules, "DEAS 1215:2026, Pearl millet grains — Specification")
+    assert not _clusters(rules, "Standards for timber and concrete railway sleepers (ties)")
+    assert not _clusters(rules, "Projet d'arrêté relatif au contrôle technique périodique des véhicules")
+    cosmetics = "Amending the Annexes of the Cosmetics Regulation: UV filters in sun oils"
+    assert "auto_parts" not in _clusters(rules, cosmetics)
+    # "Textiles – Socks": the field of an ISO or East African standard, not the fabrics
+    assert set(_clusters(rules, "Textiles – Socks (Quality Control) Order, 2026")) == {"socks_hosiery"}
