@@ -525,3 +525,7 @@ def test_words_read_in_another_sense_in_the_blind_rounds(rules: Classifier) -> N
     assert "auto_parts" not in _clusters(rules, cosmetics)
     # "Textiles – Socks": the field of an ISO or East African standard, not the fabrics
     assert set(_clusters(rules, "Textiles – Socks (Quality Control) Order, 2026")) == {"socks_hosiery"}
+    # vehicle components by name, school supplies in Spanish
+    found = _clusters(rules, "Korean Motor Vehicle Safety Standards – Door latches and seat anchorages")
+    assert {"auto_parts", "nev_vehicles"} <= set(found)
+    assert "stationery_pens" in _clusters(rules, "Reglamento Técnico sobre juguetes y útiles de escritorio")
