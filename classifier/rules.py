@@ -64,6 +64,7 @@ class RuleWeights:
     kw_derived: float = 0.9
     hs_horizontal_chapters: int = 4
     hs_horizontal: float = 0.5
+    #: codes and keywords of an SPS notice for manufactured goods (fur skins, plastic packaging, "nuts")
     sps_non_food: float = 0.5
     #: keyword evidence of an SPS notice with no product keyword of the cluster (hazard or rule words only)
     sps_attribute_only: float = 0.6
@@ -597,6 +598,9 @@ class RuleMatcher:
             # An SPS measure names its foods: hazard and rule words alone ("MRL", "maximum residue levels",
             # "import tolerance" of tea) on a pesticide-residue rule for broccoli do not make it a tea rule.
             damp = w.sps_attribute_only if doc.kind == "sps" and not named[cid] else 1.0
+            if doc.kind == "sps" and self._sector[cid] not in _SPS_SECTORS:
+                # as its codes for manufactured goods: "nuts" in a rule on contaminants in food are no fasteners
+                damp *= w.sps_non_food
             out[cid] = ((1.0 - prod) * damp, [f"kw:{k}" for k in ranked[:5]])
         # The title names the subject; the products field next. A negative phrase there ("school buses",
         # "wax polish for floors and furniture") with no product keyword of the cluster beside it negates it.

@@ -529,3 +529,18 @@ def test_words_read_in_another_sense_in_the_blind_rounds(rules: Classifier) -> N
     found = _clusters(rules, "Korean Motor Vehicle Safety Standards – Door latches and seat anchorages")
     assert {"auto_parts", "nev_vehicles"} <= set(found)
     assert "stationery_pens" in _clusters(rules, "Reglamento Técnico sobre juguetes y útiles de escritorio")
+
+
+def test_manufactured_goods_in_an_sps_notice_and_other_senses(rules: Classifier) -> None:
+    # an SPS measure concerns food, animal and plant health: "nuts" there are no fasteners
+    sps = "Food Safety and Standards (Contaminants) Amendment: aflatoxin limits for nuts and dried fruit"
+    assert "fasteners" not in _clusters(rules, sps, kind="sps")
+    # herbal teas, tea-seed oil, EV batteries, EPA tolerance exemptions "in or on all food commodities"
+    assert "tea" not in _clusters(rules, "Grading and marking of honeybush tea and rooibos")
+    assert "tea" not in _clusters(rules, "Food Code: standards for camellia (tea seed) oil")
+    battery = "Labels of portable, industrial and electric vehicle batteries: lithium-ion cells"
+    assert set(_clusters(rules, battery)) == {"batteries_energy_storage"}
+    epa = "Exemption from the requirement of a tolerance for residues in or on all food commodities"
+    assert not _clusters(rules, "Bacillus strain F727; tolerance exemption", kind="sps", description=epa)
+    glazing = "Technical regulation on safety glazing materials for motor vehicles and their trailers"
+    assert "auto_parts" in _clusters(rules, glazing)
