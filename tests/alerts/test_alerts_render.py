@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 
 import pytest
@@ -15,7 +16,7 @@ from alerts_testlib import NOW, exporter, import_recipients, ingest, labels, mak
 
 from alerts.digest import Clock, Digest, DigestBuilder, DigestKind
 from alerts.recipients import Frequency, Webhook
-from alerts.render import WEBHOOK_MAXLEN, header_text, md_escape
+from alerts.render import MAIL_POLICY, WEBHOOK_MAXLEN, display_name, header_text, md_escape
 from alerts.repository import AlertsRepository
 from alerts.service import build_digests, make_renderer
 from alerts.tokens import TokenSigner, signing_key
@@ -206,6 +207,28 @@ def test_hostile_title_cannot_inject_headers_and_html_is_escaped(
     assert "javascript:" not in html, "only http(s) URLs become links"
     assert 'onmouseover="alert' not in html
     assert "标题: Toys Bcc: victim@evil.example X-Injected: yes body" in text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # found by the hostile-input fuzz test: Python 3.11 folds this long quoted name without its quotes
+        '\r\nBcc: victim@evil.example\r\nBcc: victim@evil.example"><img src=x onerror=alert(1)>',
+        "\nCc: other@evil.example\n\n" * 3,
+        '"a@evil.example" <b@evil.example>, c@evil.example; (x) [y] \\',
+        "浙江某某进出口有限公司, Zhejiang Co., Ltd.",
+    ],
+)
+def test_a_recipient_name_adds_no_address(name: str) -> None:
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["From"] = "alerts@tbt.example.cn"
+    msg["To"] = Address(display_name=display_name(name), addr_spec="x@example.cn")
+    msg.set_content("x")
+    back = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert [a.addr_spec for a in back["To"].addresses] == ["x@example.cn"]
+    assert back["Bcc"] is None and back["Cc"] is None
+    # the name still reads the same, its specials in full-width forms
+    assert display_name("Zhejiang Co., Ltd. <sales>") == "Zhejiang Co.， Ltd. ＜sales＞"
 
 
 def test_header_text_and_markdown_escaping() -> None:
