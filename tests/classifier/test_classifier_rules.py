@@ -544,3 +544,12 @@ def test_manufactured_goods_in_an_sps_notice_and_other_senses(rules: Classifier)
     assert not _clusters(rules, "Bacillus strain F727; tolerance exemption", kind="sps", description=epa)
     glazing = "Technical regulation on safety glazing materials for motor vehicles and their trailers"
     assert "auto_parts" in _clusters(rules, glazing)
+
+
+def test_fixed_after_the_fourth_blind_set_was_scored(rules: Classifier) -> None:
+    # the US Textile Fiber Products Identification Act covers every textile product (criterion 3)
+    title = "Rules and Regulations Under the Textile Fiber Products Identification Act"
+    assert set(_clusters(rules, title)) >= TEXTILES
+    # Japan's food law under its other English title
+    japan = "Partial revision of the Specifications and Standards for Foods, Food Additives, etc."
+    assert "vegetables_processed_foods" not in _clusters(rules, japan, kind="sps")
