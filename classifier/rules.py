@@ -139,6 +139,8 @@ class KeywordIndex:
         self.weights = weights
         hs = hs or {}
         self.instruments = _phrases_pattern(taxonomy.instrument_names)
+        #: a telling word of each instrument name: a text with none of them needs no pattern search
+        self._instrument_hints = tuple({_hint(name) for name in taxonomy.instrument_names})
         en: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
         zh: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self.vocab_en: dict[str, set[str]] = {}
@@ -303,7 +305,9 @@ class KeywordIndex:
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
         text = _PASSING.sub(" ", without_exclusions(text))
         if self.instruments is not None:
-            text = self.instruments.sub(" ", text)
+            lower = text.lower()
+            if any(hint in lower for hint in self._instrument_hints):
+                text = self.instruments.sub(" ", text)
         return text
 
     @staticmethod
@@ -682,6 +686,35 @@ def _after_purpose(starts: list[int], before: int, purposes: list[int]) -> bool:
     """Every occurrence (a token index; -1 for a Chinese one) comes after a purpose preposition that comes
     after ``before``."""
     return bool(starts) and all(s >= 0 and any(before < p < s for p in purposes) for s in starts)
+
+
+#: words of law titles too common to tell whether a text names one
+_TITLE_WORDS = frozenset(
+    [
+        "standards",
+        "standard",
+        "specifications",
+        "regulations",
+        "requirements",
+        "safety",
+        "general",
+        "products",
+        "food",
+        "foods",
+        "act",
+        "list",
+        "lists",
+        "partial",
+        "revision",
+        "amendment",
+    ]
+)
+
+
+def _hint(name: str) -> str:
+    """The longest word of a law's title that is not a common word of titles (lower case)."""
+    words = re.findall(r"\w+", name.lower()) or [name.lower()]
+    return max([w for w in words if w not in _TITLE_WORDS] or words, key=len)
 
 
 def _phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:

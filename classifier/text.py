@@ -121,6 +121,9 @@ _SCOPE_OPEN = re.compile(
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
+#: a word every scope-exclusion opening contains: most texts have none, and a substring test is much cheaper
+#: than the pattern
+_SCOPE_HINTS = ("appl", "exclu", "aplica", "不适用")
 
 
 def without_exclusions(text: str) -> str:
@@ -133,9 +136,11 @@ def without_exclusions(text: str) -> str:
     out: list[str] = []
     pos = 0
     brackets = True
+    lower = text.lower()
+    scopes = any(hint in lower for hint in _SCOPE_HINTS)
     while True:
         bracket = _EXCLUSION_OPEN.search(text, pos) if brackets else None
-        scope = _SCOPE_OPEN.search(text, pos)
+        scope = _SCOPE_OPEN.search(text, pos) if scopes else None
         if bracket is not None and (scope is None or bracket.start() < scope.start()):
             close = _CLOSE.search(text, bracket.end())
             if close is None:
