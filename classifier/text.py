@@ -123,7 +123,7 @@ _SCOPE_OPEN = re.compile(
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 #: a word every scope-exclusion opening contains: most texts have none, and a substring test is much cheaper
 #: than the pattern
-_SCOPE_HINTS = ("appl", "exclu", "aplica", "不适用")
+_SCOPE_HINTS = ("not appl", "exclu", "no aplica", "no se aplica", "appliqu", "不适用")
 
 
 def without_exclusions(text: str) -> str:
