@@ -138,9 +138,12 @@ class KeywordIndex:
     def __init__(self, taxonomy: Taxonomy, weights: RuleWeights, hs: dict[str, str] | None = None) -> None:
         self.weights = weights
         hs = hs or {}
-        self.instruments = _phrases_pattern(taxonomy.instrument_names)
-        #: a telling word of each instrument name: a text with none of them needs no pattern search
-        self._instrument_hints = tuple({_hint(name) for name in taxonomy.instrument_names})
+        # The titles of laws, by a telling word of each: a text without the word needs no pattern search, and
+        # a text with it only the search for the titles that have it (one pattern of every title is slow).
+        by_hint: dict[str, list[str]] = defaultdict(list)
+        for name in taxonomy.instrument_names:
+            by_hint[_hint(name)].append(name)
+        self.instruments = [(hint, _phrases_pattern(tuple(names))) for hint, names in sorted(by_hint.items())]
         en: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
         zh: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self.vocab_en: dict[str, set[str]] = {}
@@ -304,10 +307,11 @@ class KeywordIndex:
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
         text = _PASSING.sub(" ", without_exclusions(text))
-        if self.instruments is not None:
+        if self.instruments:
             lower = text.lower()
-            if any(hint in lower for hint in self._instrument_hints):
-                text = self.instruments.sub(" ", text)
+            for hint, pattern in self.instruments:
+                if hint in lower and pattern is not None:
+                    text = pattern.sub(" ", text)
         return text
 
     @staticmethod
