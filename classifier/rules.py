@@ -306,9 +306,11 @@ class KeywordIndex:
     def _prepared(self, text: str) -> str:
         # document numbers name no product: "TEC/GR/TX/TIE-007/02.MAR-14" is not a necktie; an exclusion
         # names what the product is not: "glass beads ... (excl. imitation jewellery)"
-        text = _PASSING.sub(" ", without_exclusions(text))
+        text = without_exclusions(text)
+        lower = text.lower()
+        if "等" in text or any(word in lower for word in _PASSING_HINTS):
+            text = _PASSING.sub(" ", text)
         if self.instruments:
-            lower = text.lower()
             for hint, pattern in self.instruments:
                 if hint in lower and pattern is not None:
                     text = pattern.sub(" ", text)
@@ -364,6 +366,8 @@ _PASSING = re.compile(
     r"|\b(?:sectors|areas|fields|industries|domains)\s+(?:such as|including|like|as diverse as)\s+[^.;:!?\n]*",
     re.I,
 )
+#: a word every English passing mention contains (most texts have none: the pattern is not searched then)
+_PASSING_HINTS = ("sectors", "areas", "fields", "industries", "domains")
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
 #: the prepositions of purpose in a title ("helmets for motorcycle riders", "cascos para motociclistas")
 _PURPOSE = frozenset({"for", "para", "pour"})
