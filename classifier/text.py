@@ -130,25 +130,34 @@ def without_exclusions(text: str) -> str:
     """``text`` with every exclusion blanked out: a bracketed one (an opening above up to the next closing
     parenthesis) and a scope exclusion (up to the end of its sentence, or of the text).
 
-    One scan: each search starts where the last exclusion ended, and once a bracket opening has no closing
-    parenthesis after it, no later one has either, so bracket openings are not searched for again: unclosed
-    openings cost nothing quadratic."""
+    One scan: a match found ahead of the current position is kept until the scan reaches it, a kind with no
+    match ahead is not searched for again, and once a bracket opening has no closing parenthesis after it, no
+    later one has either: neither many exclusions nor unclosed openings cost anything quadratic."""
     out: list[str] = []
     pos = 0
     brackets = True
-    lower = text.lower()
-    scopes = any(hint in lower for hint in _SCOPE_HINTS)
+    scopes = any(hint in text.lower() for hint in _SCOPE_HINTS)
+    bracket: re.Match[str] | None = None
+    scope: re.Match[str] | None = None
     while True:
-        bracket = _EXCLUSION_OPEN.search(text, pos) if brackets else None
-        scope = _SCOPE_OPEN.search(text, pos) if scopes else None
-        if bracket is not None and (scope is None or bracket.start() < scope.start()):
+        if brackets and (bracket is None or bracket.start() < pos):
+            bracket = _EXCLUSION_OPEN.search(text, pos)
+            brackets = bracket is not None
+        if scopes and (scope is None or scope.start() < pos):
+            scope = _SCOPE_OPEN.search(text, pos)
+            scopes = scope is not None
+        if (
+            brackets
+            and bracket is not None
+            and (not scopes or scope is None or bracket.start() < scope.start())
+        ):
             close = _CLOSE.search(text, bracket.end())
             if close is None:
                 brackets = False
                 continue
             out += [text[pos : bracket.start()], " "]
             pos = close.end()
-        elif scope is not None:
+        elif scopes and scope is not None:
             end = _SENTENCE_END.search(text, scope.end())
             out += [text[pos : scope.start()], " "]
             if end is None:
