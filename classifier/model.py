@@ -329,8 +329,9 @@ def fit(
     thin = [ids[j] for j in range(len(ids)) if y[:, j].sum() < MIN_EXAMPLES]
     if thin:
         raise ModelError(f"clusters with fewer than {MIN_EXAMPLES} training examples: {', '.join(thin)}")
-    # as many folds as the rarest cluster has examples (and not more than cv): each fold needs one
-    cv = max(MIN_EXAMPLES, min(cv, int(y.sum(axis=0).min())))
+    # no more folds than the rarest cluster has examples (at least MIN_EXAMPLES, checked above): each fold
+    # needs one
+    cv = min(cv, int(y.sum(axis=0).min()))
     started = time.perf_counter()
     features = TextFeatures()
     x = features.fit_transform(docs)
