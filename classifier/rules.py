@@ -87,8 +87,6 @@ class Evidence:
     ics: float = 0.0
     kw: float = 0.0
     reasons: list[str] = field(default_factory=list)
-    #: the HS reason (``hs:850440``): a code several clusters share is decided by the text
-    hs_reason: str = ""
     #: the notice's HS codes behind it: clusters sharing one are told apart by the text
     hs_codes: tuple[str, ...] = ()
     #: the notice's ICS codes behind it: one that another cluster has too tells the two apart no better
@@ -658,7 +656,6 @@ class RuleMatcher:
         for cid, (score, reason) in self.hs(hs_codes, doc.kind).items():
             ev = out[cid]
             ev.hs = score
-            ev.hs_reason = reason
             ev.reasons.append(reason)
         for code in hs_codes:
             # every code of the notice that names the cluster, not only the one behind its best score:
