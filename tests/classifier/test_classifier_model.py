@@ -143,3 +143,35 @@ def test_fast_prediction_equals_scikit_learn(trained: TextModel) -> None:
     assert trained._linear is not None
     x = trained.features.transform(PROBES)
     np.testing.assert_allclose(trained.predict_proba(PROBES), trained.classifier.predict_proba(x), atol=1e-9)
+
+
+def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
+    trained: TextModel, taxonomy: Taxonomy, risk_config: RiskConfig
+) -> None:
+    # criterion 1 of the gold README: bleaching powder coded 845140 (textile washing and bleaching machines)
+    clf = Classifier(taxonomy, risk_config, model=trained)
+    slip, bare, named = clf.classify_docs(
+        [
+            Doc(
+                id="MWI/209",
+                title="DMS 575:2024, Stable bleaching powder – Specification",
+                hs_codes=["845140"],
+            ),
+            # a title that names no product leaves the notice to its codes
+            Doc(
+                id="KGZ/1",
+                title="Draft Technical Regulation No. 12/2026",
+                member="Kyrgyz Republic",
+                hs_codes=["9503"],
+            ),
+            Doc(id="EU/2", title="Draft regulation on the safety of toys", hs_codes=["9503"]),
+        ]
+    )
+    assert "sewing_machinery" not in {c.cluster_id for c in slip.clusters}
+    assert [c.cluster_id for c in bare.clusters] == ["toys"]
+    assert named.clusters[0].cluster_id == "toys"
+    # without a model nothing can say the words name another thing: the code stands
+    rules_only = Classifier(taxonomy, risk_config).classify_docs(
+        [Doc(id="MWI/209", title="Stable bleaching powder", hs_codes=["845140"])]
+    )[0]
+    assert [c.cluster_id for c in rules_only.clusters] == ["sewing_machinery"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier.classify import Classifier
 from classifier.doc import Doc
+from classifier.generic import names_a_thing
 from classifier.pasted import CODES_IN_PARENTHESES
 from classifier.rules import RuleMatcher
 from classifier.taxonomy import Taxonomy
@@ -553,3 +555,22 @@ def test_fixed_after_the_fourth_blind_set_was_scored(rules: Classifier) -> None:
     # Japan's food law under its other English title
     japan = "Partial revision of the Specifications and Standards for Foods, Food Additives, etc."
     assert "vegetables_processed_foods" not in _clusters(rules, japan, kind="sps")
+
+
+@pytest.mark.parametrize(
+    ("title", "member", "named"),
+    [
+        ("Draft Technical Regulation No. 12/2026", None, False),
+        ("Draft Decree amending Decree No. 44/2019/ND-CP", "Viet Nam", False),
+        ("Proyecto de Resolución por la cual se expide el reglamento técnico", "Colombia", False),
+        ("Projet de décret relatif aux exigences techniques", "France", False),
+        ("PROY-NOM-003-SE-2026", "Mexico", False),
+        ("Technical Regulation of the Kyrgyz Republic", "Kyrgyz Republic", False),
+        ("技术法规草案", "China", False),
+        ("DMS 575:2024, Stable bleaching powder – Specification", "Malawi", True),
+        ("玩具安全", "China", True),
+        ("Reglamento técnico de calzado", "Ecuador", True),
+    ],
+)
+def test_names_a_thing(title: str, member: str | None, named: bool) -> None:
+    assert names_a_thing(title, member) is named
