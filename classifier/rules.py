@@ -447,6 +447,12 @@ class RuleMatcher:
             for s in taxonomy.sectors
             if s.subject_only
         }
+        #: (the narrowing clusters, the broad ones) of the subject-only sectors with broad clusters
+        self._broad = [
+            (self._narrowing[s.id], frozenset(s.broad))
+            for s in taxonomy.sectors
+            if s.subject_only and s.broad
+        ]
         self._hs: dict[str, list[str]] = defaultdict(list)
         self._hs_reverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self._ics: dict[str, list[str]] = defaultdict(list)
@@ -684,7 +690,25 @@ class RuleMatcher:
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
+        self._narrow_codes(out)
         return dict(out)
+
+    def _narrow_codes(self, out: dict[str, Evidence]) -> None:
+        """A code of socks (611595) is a code of chapter 61 too, apparel's prefix; when the title names the
+        socks, the chapter claims nothing more ("Socks — Specification" is not an apparel standard). A broad
+        cluster of a subject-only sector loses the HS evidence that only codes of a narrower cluster named in
+        the title, and scored higher there, gave it."""
+        for narrowing, broad in self._broad:
+            named = [out[c] for c in narrowing if c in out and out[c].title_product]
+            if not named:
+                continue
+            for cid in broad:
+                ev = out.get(cid)
+                if ev is None or not ev.hs or ev.title_product:
+                    continue
+                if all(any(code in n.hs_codes and n.hs > ev.hs for n in named) for code in ev.hs_codes):
+                    ev.hs = 0.0
+                    ev.reasons = [r for r in ev.reasons if not r.startswith("hs:")]
 
 
 def _after_purpose(starts: list[int], before: int, purposes: list[int]) -> bool:

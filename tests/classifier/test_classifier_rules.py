@@ -574,3 +574,20 @@ def test_fixed_after_the_fourth_blind_set_was_scored(rules: Classifier) -> None:
 )
 def test_names_a_thing(title: str, member: str | None, named: bool) -> None:
     assert names_a_thing(title, member) is named
+
+
+def test_a_title_naming_socks_takes_the_chapter_code_from_apparel(rules: Classifier) -> None:
+    # 611595 is a socks code (6115) and a chapter-61 code (apparel): the title names the socks
+    assert list(_clusters(rules, "KS 2974:2025, Socks — Specification", hs_codes=["611595", "611596"])) == [
+        "socks_hosiery"
+    ]
+    sleepwear = _clusters(rules, "Flammability of Children's Sleepwear", hs_codes=["6111", "6108"])
+    assert next(iter(sleepwear)) == "childrens_wear_zhili"
+    assert "apparel_knitwear" not in _clusters(
+        rules, "Flammability of Children's Sleepwear", hs_codes=["6111"]
+    )
+    # a title naming the garments too keeps them
+    assert set(_clusters(rules, "Socks and knitted garments", hs_codes=["611595"])) >= {
+        "socks_hosiery",
+        "apparel_knitwear",
+    }
