@@ -591,3 +591,38 @@ def test_a_title_naming_socks_takes_the_chapter_code_from_apparel(rules: Classif
         "socks_hosiery",
         "apparel_knitwear",
     }
+
+
+@pytest.mark.parametrize(
+    ("title", "kw", "not_this"),
+    [
+        ("Requirements for automotive and aviation gasoline, diesel and marine fuel", {}, "auto_parts"),
+        ("Wood stains and clear varnishes for furniture - Specification", {}, "furniture_wood"),
+        ("Technical regulation for lighting columns and road traffic sign supports", {}, "lighting"),
+        (
+            "National Food Safety Standard of the P.R.C.: Food additive - Sodium carboxymethyl cellulose",
+            {"kind": "sps"},
+            "vegetables_processed_foods",
+        ),
+        (
+            "Japanese Agricultural Standard for edible vegetable fats and oils",
+            {},
+            "vegetables_processed_foods",
+        ),
+        ("Compound feeds for aquaculture animals", {"kind": "sps", "hs_codes": ["2301"]}, "aquatic_products"),
+    ],
+)
+def test_what_no_cluster_makes_in_the_fifth_round(
+    rules: Classifier, title: str, kw: dict[str, object], not_this: str
+) -> None:
+    # labelling criteria 2, 4 and 5: fuels, varnishes, street-lighting columns, food additives, vegetable oils
+    # and feed are no product of the cluster their words recall
+    assert not_this not in _clusters(rules, title, **kw)
+
+
+def test_fish_products_named_in_a_food_import_rule(rules: Classifier) -> None:
+    description = "The specified categories are milk and milk products, meat and fish and fish products."
+    labels = _clusters(
+        rules, "Food Safety and Standards (Import) Amendment Regulations", kind="sps", description=description
+    )
+    assert "aquatic_products" in labels
