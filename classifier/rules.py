@@ -695,9 +695,10 @@ class RuleMatcher:
 
     def _narrow_codes(self, out: dict[str, Evidence]) -> None:
         """A code of socks (611595) is a code of chapter 61 too, apparel's prefix; when the title names the
-        socks, the chapter claims nothing more ("Socks — Specification" is not an apparel standard). A broad
-        cluster of a subject-only sector loses the HS evidence that only codes of a narrower cluster named in
-        the title, and scored higher there, gave it."""
+        socks, the chapter claims nothing more ("Socks — Specification" is not an apparel standard), nor does
+        a code that only the chapter gives to apparel (socks coded 6116, gloves: a slip). A broad cluster of a
+        subject-only sector the title does not name loses the HS evidence that came from a chapter prefix
+        alone, or from codes of a narrower cluster named in the title that scored higher there."""
         for narrowing, broad in self._broad:
             named = [out[c] for c in narrowing if c in out and out[c].title_product]
             if not named:
@@ -706,7 +707,10 @@ class RuleMatcher:
                 ev = out.get(cid)
                 if ev is None or not ev.hs or ev.title_product:
                     continue
-                if all(any(code in n.hs_codes and n.hs > ev.hs for n in named) for code in ev.hs_codes):
+                chapter_only = ev.hs <= self._hs_score(2)
+                if chapter_only or all(
+                    any(code in n.hs_codes and n.hs > ev.hs for n in named) for code in ev.hs_codes
+                ):
                     ev.hs = 0.0
                     ev.reasons = [r for r in ev.reasons if not r.startswith("hs:")]
 

@@ -586,6 +586,10 @@ def test_a_title_naming_socks_takes_the_chapter_code_from_apparel(rules: Classif
     assert "apparel_knitwear" not in _clusters(
         rules, "Flammability of Children's Sleepwear", hs_codes=["6111"]
     )
+    # socks coded 6116 (gloves), which only chapter 61 gives to apparel: the title decides
+    assert list(_clusters(rules, "DEAS 1180: 2026, Socks - Specification", hs_codes=["6116"])) == [
+        "socks_hosiery"
+    ]
     # a title naming the garments too keeps them
     assert set(_clusters(rules, "Socks and knitted garments", hs_codes=["611595"])) >= {
         "socks_hosiery",
