@@ -117,13 +117,14 @@ _CLOSE = re.compile(r"[)）]")
 _SCOPE_OPEN = re.compile(
     r"\b(?:(?:does|do|shall|will)\s+not\s+apply\s+to|(?:is|are)\s+not\s+applicable\s+to|"
     r"(?:is|are)\s+excluded\s+from|excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
-    r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus)\b|不适用于",
+    r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus|"
+    r"(?:queda|quedan|está|están)\s+excluid[oa]s?|se\s+exceptúan|(?:does|do|shall)\s+not\s+cover)\b|不适用于",
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 #: a word every scope-exclusion opening contains: most texts have none, and a substring test is much cheaper
 #: than the pattern
-_SCOPE_HINTS = ("not appl", "exclu", "no aplica", "no se aplica", "appliqu", "不适用")
+_SCOPE_HINTS = ("not appl", "exclu", "no aplica", "no se aplica", "appliqu", "exceptú", "not cover", "不适用")
 
 
 def without_exclusions(text: str) -> str:

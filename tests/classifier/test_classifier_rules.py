@@ -12,7 +12,7 @@ from classifier.generic import names_a_thing
 from classifier.pasted import CODES_IN_PARENTHESES
 from classifier.rules import RuleMatcher
 from classifier.taxonomy import Taxonomy
-from classifier.text import codes_in_text, stem, tokens
+from classifier.text import codes_in_text, stem, tokens, without_exclusions
 
 
 def _clusters(clf: Classifier, title: str, **kw: object) -> dict[str, list[str]]:
@@ -375,6 +375,20 @@ def test_an_exclusion_names_what_the_product_is_not(rules: Classifier) -> None:
         description="It does not apply to washing machines; other appliances follow IEC 60335-1",
     )
     assert "household_appliances" not in found and "sewing_machinery" in found
+    for lead, exclusion in (
+        ("", "Quedan excluidos los hornos eléctricos de empotrar y las cocinas eléctricas."),
+        ("", "Se exceptúan las cocinas eléctricas."),
+        ("This standard ", "does not cover electric ranges."),
+    ):
+        assert without_exclusions(f"Ovens. {lead}{exclusion} Kettles.") == f"Ovens. {lead}  Kettles."
+    # countertop ovens and kettles are small kitchen appliances; built-in ovens and ranges are excluded
+    found = _clusters(
+        rules,
+        "Etiquetado de eficiencia energética para hornos eléctricos de mesa y pavas eléctricas",
+        description="Quedan excluidos los hornos eléctricos de empotrar y las cocinas eléctricas.",
+        hs_codes=["851660", "851679"],
+    )
+    assert list(found) == ["small_kitchen_personal_appliances"]
 
 
 def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None:
