@@ -638,6 +638,19 @@ def test_what_no_cluster_makes_in_the_fifth_round(
     assert not_this not in _clusters(rules, title, **kw)
 
 
+def test_electrical_equipment_in_general_is_no_switchgear(rules: Classifier) -> None:
+    # an order on "electrical equipment" listing fans and blenders concerns the appliance makers; low-voltage
+    # switchgear makers are concerned when their products are named
+    found = _clusters(
+        rules,
+        "Electrical Equipment (Quality Control) Order, 2026: electric fans, mixers and blenders",
+    )
+    assert "low_voltage_electrical" not in found and "household_appliances" in found
+    assert "low_voltage_electrical" in _clusters(
+        rules, "Electrical equipment: circuit breakers for households"
+    )
+
+
 def test_fish_products_named_in_a_food_import_rule(rules: Classifier) -> None:
     description = "The specified categories are milk and milk products, meat and fish and fish products."
     labels = _clusters(
