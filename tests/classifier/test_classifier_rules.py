@@ -657,3 +657,22 @@ def test_fish_products_named_in_a_food_import_rule(rules: Classifier) -> None:
         rules, "Food Safety and Standards (Import) Amendment Regulations", kind="sps", description=description
     )
     assert "aquatic_products" in labels
+
+
+@pytest.mark.parametrize(
+    ("title", "cluster"),
+    [
+        ("DEAS 1301:2025, Bed sheets and pillowcases — Specification", "home_textiles"),
+        ("床单、被套和枕套的安全技术要求", "home_textiles"),
+        ("Medical face masks and surgical gowns — Requirements", "medical_devices"),
+        ("Reglamento técnico de sábanas y manteles", "home_textiles"),
+        ("Safety of power banks and portable power stations", "batteries_energy_storage"),
+        ("保温杯安全要求", "cups_thermos_cookware"),
+        ("Exigences pour les lunettes de soleil et verres correcteurs", "eyewear"),
+        ("Spark plugs and wiper blades for motor vehicles", "auto_parts"),
+    ],
+)
+def test_product_names_of_the_vocabulary_review(rules: Classifier, title: str, cluster: str) -> None:
+    # common product names the clusters lacked (a review of every cluster against the HS and ICS tables and
+    # the titles of standards; terms with another sense were left out)
+    assert cluster in _clusters(rules, title)
