@@ -168,6 +168,12 @@ def test_a_sector_wide_measure_concerns_every_cluster_of_the_sector(rules: Class
     # a narrow food product that no cluster makes cancels the sector reading
     milk = _clusters(rules, "Labelling of milk", products="Food for human consumption")
     assert not FOOD & set(milk)
+    # nutrition labelling applies to every packaged food (labelling criterion 4; three blind annotators)
+    nutrition = (
+        "Proyecto de Resolución que modifica el reglamento técnico de etiquetado nutricional y frontal"
+    )
+    assert set(_clusters(rules, nutrition)) >= FOOD
+    assert not FOOD & set(_clusters(rules, "Nutrition labelling of infant formula"))
 
 
 def test_a_code_two_clusters_share_goes_to_the_one_the_text_names(rules: Classifier) -> None:
