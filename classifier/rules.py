@@ -578,6 +578,8 @@ class RuleMatcher:
         per_cluster: dict[str, dict[str, float]] = defaultdict(dict)
         negative: dict[str, set[str]] = defaultdict(set)
         named: dict[str, set[str]] = defaultdict(set)
+        #: the fields where a cluster's own product keyword (not a sector's word) is
+        own: dict[str, set[str]] = defaultdict(set)
         title_words: dict[str, set[str]] = defaultdict(set)
         #: where a negative phrase of the cluster starts in the title, and where its product keywords do
         head_negative: dict[str, int] = {}
@@ -597,6 +599,8 @@ class RuleMatcher:
                 # a hazard or rule word ("health certificate", "safety") does not say the product is the
                 # cluster's: it cannot cancel a negative phrase ("raw petfood")
                 named[entry.cluster].add(fname)
+                if not entry.sector:
+                    own[entry.cluster].add(fname)
                 if fname == "title":
                     title_words[entry.cluster].add(entry.display)
                     title_products[entry.cluster] += starts
@@ -627,6 +631,7 @@ class RuleMatcher:
         for cid, neg in head_negative.items():
             if "title" in named[cid] and _after_purpose(title_products[cid], neg, purposes):
                 named[cid].discard("title")
+                own[cid].discard("title")
         # A product of the title after "for" behind another one names what that one is for, not a second
         # subject: "pen injectors for insulin and GLP-1 medicines" is no rule on medicines.
         purpose_only = set()
@@ -635,10 +640,13 @@ class RuleMatcher:
                 others = [s for o, ss in title_products.items() if o != cid for s in ss if s >= 0]
                 if others and _after_purpose(starts, min(others), purposes):
                     purpose_only.add(cid)
+        # A negative phrase of the title ("nutrition labelling of infant formula") is cancelled by the cluster's
+        # own product beside it, not by a sector's word; one of the products field ("milk, poultry" in a
+        # registration rule for food establishments) by a sector's word too.
         negated = {
             cid
             for cid, where in negative.items()
-            if ("title" in where and "title" not in named[cid])
+            if ("title" in where and "title" not in own[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
         return out, negated, named, title_words, purpose_only
