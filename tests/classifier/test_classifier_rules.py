@@ -457,6 +457,10 @@ def test_a_measure_on_clothing_in_general_concerns_childrens_wear_and_socks(rule
     assert not clothing & set(_clusters(rules, "Tip-over standard for clothing storage units"))
     found = set(_clusters(rules, "Flame retardants in upholstered furniture", description="and in clothing"))
     assert not found & {"childrens_wear_zhili", "socks_hosiery"}
+    # "textile apparel" is clothing, not a measure on fabrics
+    found = set(_clusters(rules, "Ecodesign requirements for textile apparel products"))
+    assert found >= clothing and "textile_fabrics_fibres" not in found
+    assert "textile_fabrics_fibres" not in _clusters(rules, "Produits textiles d'habillement : étiquetage")
 
 
 def test_what_the_blind_annotators_left_empty(rules: Classifier) -> None:
