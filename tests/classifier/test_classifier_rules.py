@@ -416,6 +416,9 @@ def test_the_title_of_a_law_names_no_product(rules: Classifier) -> None:
     assert set(found) == {"tea"}
     # outside the law's title the words still count
     assert "vegetables_processed_foods" in _clusters(rules, "Food additives: conditions of use", kind="sps")
+    # nor does an agency's name: the FDA is no medicine in a news item on syringes
+    syringes = _clusters(rules, "美国食品药品监督管理局对一次性注射器发布进口警报", kind="news")
+    assert set(syringes) == {"medical_devices"}
 
 
 def test_a_shared_code_counts_every_code_of_the_notice(rules: Classifier) -> None:
