@@ -11,6 +11,8 @@ counts less for one the text does not support when the text supports another, an
 alone names a cluster while the other codes and the words agree on another (hair dryers coded 8415); with
 a model, a code that nothing else supports under a title naming some other thing counts less still
 (bleaching powder coded 845140, textile machines).
+In a notice restricting substances (PFAS) in several products, every product it names is kept from
+``min_score``.
 Clusters scoring ``min_score`` or more and within ``relative_min`` of the best are kept, best first (a
 product named in the title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or
 "ePing weekly", every cluster from ``min_score``); then the taxonomy's companions are added
@@ -49,6 +51,15 @@ ROUNDUP = re.compile(
 )
 
 
+#: a restriction of substances in products (PFAS, skin sensitisers, "chemicals of high concern"): every product
+#: it names is a subject of its own, as in Washington's and Maine's PFAS rules (labelling criterion 3)
+RESTRICTION = re.compile(
+    r"PFAS|perfluoro|polyfluoro|全氟|多氟|sensiti[sz]ing substances|substances? of (?:very high )?concern|"
+    r"chemicals? of (?:high )?concern|hazardous substances|substances dangereuses|sustancias peligrosas",
+    re.I,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CombineWeights:
     """How rule and model evidence are put together (tuned on the gold ``dev`` split and the read halves of the
@@ -69,6 +80,9 @@ class CombineWeights:
     hs_shared_no_text: float = 0.4
     #: an HS code no word of the notice and not the model support, under a title that names a thing
     hs_no_words: float = 0.3
+    #: a notice restricting substances in this many named products or more keeps each of them from
+    #: ``min_score``, not only those within ``relative_min`` of the best
+    restriction_subjects: int = 3
 
 
 class Classifier:
@@ -197,7 +211,18 @@ class Classifier:
                 for cid, ev in evidence.items()
                 if ev.title_product and not ev.negated and not ev.title_purpose and ev.title_words - decided
             }
+        if doc.kind != "news":
+            in_title |= self._restricted_products(doc, evidence)
         return out, in_title, {cid for cid, ev in evidence.items() if ev.negated}
+
+    def _restricted_products(self, doc: Doc, evidence: dict[str, Evidence]) -> set[str]:
+        """The clusters whose products a restriction of substances names, when it names several: "PFAS in
+        apparel, footwear, cookware and cleaning products" is a rule on each, none a side mention of another.
+        News items are left out: they name products as examples of a wider restriction."""
+        named = {cid for cid, ev in evidence.items() if ev.product_named and not ev.negated}
+        if len(named) < self.combine.restriction_subjects:
+            return set()
+        return named if RESTRICTION.search(f"{doc.title}\n{doc.description}") else set()
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored, in_title, negated = self._scores(doc, model_row)

@@ -689,3 +689,20 @@ def test_product_names_of_the_vocabulary_review(rules: Classifier, title: str, c
     # common product names the clusters lacked (a review of every cluster against the HS and ICS tables and
     # the titles of standards; terms with another sense were left out)
     assert cluster in _clusters(rules, title)
+
+
+def test_every_product_a_substance_restriction_names_is_a_subject(rules: Classifier) -> None:
+    description = (
+        "Beginning 1 January 2026 a person may not sell the following products if they contain intentionally "
+        "added PFAS: cookware, cosmetics, ski wax, upholstered furniture, apparel and footwear. The rule also "
+        "sets reporting duties for manufacturers."
+    )
+    found = _clusters(
+        rules,
+        "Maine: Products Containing Perfluoroalkyl and Polyfluoroalkyl Substances",
+        description=description,
+    )
+    assert set(found) >= {"cups_thermos_cookware", "furniture_wood", "apparel_knitwear"}
+    # without a restriction of substances the best product decides as usual
+    plain = description.replace("if they contain intentionally added PFAS", "without a label")
+    assert len(_clusters(rules, "Maine: Labelling of products", description=plain)) < len(found)
