@@ -61,6 +61,8 @@ class RuleWeights:
     ics_narrower: float = 0.38
     ics_broader: float = 0.15
     kw_attribute: float = 0.45
+    #: a product of the title named only as what another one is for or made of
+    kw_purpose: float = 0.45
     kw_derived: float = 0.9
     hs_horizontal_chapters: int = 4
     hs_horizontal: float = 0.5
@@ -367,8 +369,9 @@ _PASSING = re.compile(
 #: a word every English passing mention contains (most texts have none: the pattern is not searched then)
 _PASSING_HINTS = ("sectors", "areas", "fields", "industries", "domains")
 _SPS_SECTORS = frozenset({"agrifood", "chemicals_health"})
-#: the prepositions of purpose in a title ("helmets for motorcycle riders", "cascos para motociclistas")
-_PURPOSE = frozenset({"for", "para", "pour"})
+#: the prepositions of purpose in a title ("helmets for motorcycle riders", "cascos para motociclistas"), and
+#: the word before a product's material ("footwear made from leather")
+_PURPOSE = frozenset({"for", "para", "pour", "made"})
 # Words that name no product on their own ("parts of ...", "other articles").
 _GENERIC_WORDS = (
     "parts part component accessory system product good article powder material equipment unit device set "
@@ -640,6 +643,10 @@ class RuleMatcher:
                 others = [s for o, ss in title_products.items() if o != cid for s in ss if s >= 0]
                 if others and _after_purpose(starts, min(others), purposes):
                     purpose_only.add(cid)
+                    if cid in out:
+                        # what the subject is for or made of: "Footwear made from Leather" is no leather rule
+                        score, reasons = out[cid]
+                        out[cid] = (score * w.kw_purpose, reasons)
         # A negative phrase of the title ("nutrition labelling of infant formula") is cancelled by the cluster's
         # own product beside it, not by a sector's word; one of the products field ("milk, poultry" in a
         # registration rule for food establishments) by a sector's word too.

@@ -544,6 +544,13 @@ def test_what_no_cluster_makes_in_the_fourth_round(rules: Classifier) -> None:
 def test_a_product_the_subject_is_for_is_no_second_subject(rules: Classifier) -> None:
     title = "Requirements for pen injectors for insulin and GLP-1 medicines"
     assert set(_clusters(rules, title, hs_codes=["901831"])) == {"medical_devices"}
+    # nor what it is made of, also without codes
+    title = "Footwear made from Leather and Other Materials (Quality Control) Order"
+    assert list(_clusters(rules, title)) == ["footwear"]
+    assert set(_clusters(rules, "Footwear and leather handbags: labelling")) >= {
+        "footwear",
+        "leather_fur_luggage",
+    }
 
 
 def test_words_read_in_another_sense_in_the_blind_rounds(rules: Classifier) -> None:
