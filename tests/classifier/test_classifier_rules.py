@@ -690,6 +690,7 @@ def test_fish_products_named_in_a_food_import_rule(rules: Classifier) -> None:
         ("保温杯安全要求", "cups_thermos_cookware"),
         ("Exigences pour les lunettes de soleil et verres correcteurs", "eyewear"),
         ("Spark plugs and wiper blades for motor vehicles", "auto_parts"),
+        ("Safety requirements for rainwear and raincoats", "apparel_knitwear"),
     ],
 )
 def test_product_names_of_the_vocabulary_review(rules: Classifier, title: str, cluster: str) -> None:
