@@ -63,6 +63,8 @@ class RuleWeights:
     kw_attribute: float = 0.45
     #: a product of the title named only as what another one is for or made of
     kw_purpose: float = 0.45
+    #: the words of a broad textile cluster (fabrics, apparel) when the title names a narrower one (socks)
+    kw_narrowed: float = 0.45
     kw_derived: float = 0.9
     hs_horizontal_chapters: int = 4
     hs_horizontal: float = 0.5
@@ -705,22 +707,30 @@ class RuleMatcher:
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
-        self._narrow_codes(out)
+        self._narrow_broad(out, doc.kind)
         return dict(out)
 
-    def _narrow_codes(self, out: dict[str, Evidence]) -> None:
+    def _narrow_broad(self, out: dict[str, Evidence], kind: str) -> None:
         """A code of socks (611595) is a code of chapter 61 too, apparel's prefix; when the title names the
         socks, the chapter claims nothing more ("Socks — Specification" is not an apparel standard), nor does
         a code that only the chapter gives to apparel (socks coded 6116, gloves: a slip). A broad cluster of a
         subject-only sector the title does not name loses the HS evidence that came from a chapter prefix
-        alone, or from codes of a narrower cluster named in the title that scored higher there."""
+        alone, or from codes of a narrower cluster named in the title that scored higher there.
+
+        Its words count less too (``kw_narrowed``): the fibres, yarns and garment words of a socks standard's
+        description describe the socks. Not in news, where a report on socks often names the wider trade."""
+        w = self.weights
         for narrowing, broad in self._broad:
             named = [out[c] for c in narrowing if c in out and out[c].title_product]
             if not named:
                 continue
             for cid in broad:
                 ev = out.get(cid)
-                if ev is None or not ev.hs or ev.title_product:
+                if ev is None or ev.title_product:
+                    continue
+                if kind != "news":
+                    ev.kw *= w.kw_narrowed
+                if not ev.hs:
                     continue
                 chapter_only = ev.hs <= self._hs_score(2)
                 if chapter_only or all(

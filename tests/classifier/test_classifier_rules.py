@@ -624,6 +624,13 @@ def test_a_title_naming_socks_takes_the_chapter_code_from_apparel(rules: Classif
     assert list(_clusters(rules, "DEAS 1180: 2026, Socks - Specification", hs_codes=["6116"])) == [
         "socks_hosiery"
     ]
+    # nor do the fibre and garment words of its description name fabrics or garments
+    description = (
+        "Socks of cotton, wool and synthetic fibres: fibre composition, colour fastness, garment sizes."
+    )
+    assert list(_clusters(rules, "DKS 2456:2026, Socks - Specification", description=description)) == [
+        "socks_hosiery"
+    ]
     # a title naming the garments too keeps them
     assert set(_clusters(rules, "Socks and knitted garments", hs_codes=["611595"])) >= {
         "socks_hosiery",
