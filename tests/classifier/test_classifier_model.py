@@ -168,6 +168,17 @@ def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
         ]
     )
     assert "sewing_machinery" not in {c.cluster_id for c in slip.clusters}
+    # so is an ICS code alone: the fire behaviour of construction products under lighters' 13.220.40
+    fire = clf.classify_docs(
+        [
+            Doc(
+                id="EU/1190",
+                title="Classes of reaction to fire of construction products",
+                ics_codes=["13.220.40"],
+            )
+        ]
+    )[0]
+    assert "lighters" not in {c.cluster_id for c in fire.clusters}
     assert [c.cluster_id for c in bare.clusters] == ["toys"]
     assert named.clusters[0].cluster_id == "toys"
     # without a model nothing can say the words name another thing: the code stands
