@@ -721,3 +721,27 @@ def test_every_product_a_substance_restriction_names_is_a_subject(rules: Classif
     # without a restriction of substances the best product decides as usual
     plain = description.replace("if they contain intentionally added PFAS", "without a label")
     assert len(_clusters(rules, "Maine: Labelling of products", description=plain)) < len(found)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "keyword"),
+    [
+        ("umbrellas", "雨伞"),
+        ("footwear", "鞋类"),
+        ("neckties_silk", "scarf"),
+        ("furniture_wood", "椅子"),
+        ("auto_parts", "seating systems"),
+        ("home_textiles", "almohadas"),
+        ("cosmetics_daily_chemicals", "牙膏"),
+    ],
+)
+def test_keywords_that_name_a_product_count_as_products(
+    taxonomy: Taxonomy, cluster: str, keyword: str
+) -> None:
+    # a keyword is a product name when its words are in the cluster's product lists; these were keywords
+    # only, and counted as hazard or rule words (0.45 of a product's weight)
+    index = RuleMatcher(taxonomy).index
+    key: tuple[str, ...] | str = (
+        keyword if any("\u4e00" <= ch <= "\u9fff" for ch in keyword) else tuple(tokens(keyword))
+    )
+    assert index.is_product(cluster, key)
