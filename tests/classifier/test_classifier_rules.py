@@ -745,3 +745,23 @@ def test_keywords_that_name_a_product_count_as_products(
         keyword if any("\u4e00" <= ch <= "\u9fff" for ch in keyword) else tuple(tokens(keyword))
     )
     assert index.is_product(cluster, key)
+
+
+def test_fixed_after_the_sixth_blind_set_was_scored(rules: Classifier) -> None:
+    # criterion 2: vehicle door latches are car parts, not locks, whatever their code (8301)
+    latches = "Vehicle Door Latches and Door Retention Components"
+    assert "locks_security" not in _clusters(rules, latches, hs_codes=["830120"])
+    # LPG cylinders are gas cylinders (criterion 5), not valves
+    assert not _clusters(rules, "Safety of steel LPG cylinders", description="Valves shall be of steel.")
+    # personal light electric vehicles are e-scooters, not cars
+    found = _clusters(rules, "Requisitos para bicicletas y vehículos eléctricos de movilidad personal")
+    assert "motorcycles_ebikes_scooters" in found and "nev_vehicles" not in found
+    # Christmas lights are lamps as much as festive goods
+    assert "lighting" in _clusters(
+        rules, "Mandatory standard for Christmas lights and decorative lighting chains"
+    )
+    # the title of India's food standards regulation, amended, names no product
+    title = (
+        "Food Safety and Standards (Food Products Standards and Food Additives) Amendment Regulations, 2026"
+    )
+    assert "vegetables_processed_foods" not in _clusters(rules, title, kind="sps", products="Honey")
