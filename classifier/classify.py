@@ -156,8 +156,9 @@ class Classifier:
     def _scores(
         self, doc: Doc, model_row: Sequence[float] | None
     ) -> tuple[dict[str, tuple[float, list[str]]], set[str], set[str]]:
-        """Scores, the clusters whose product the title names beside an HS-decided best cluster, and the
-        clusters a negative phrase in the title or products rules out."""
+        """Scores, the clusters kept from ``min_score`` (a product the title names beside an HS-decided best
+        cluster; each product a restriction of substances names), and the clusters a negative phrase in the
+        title or products rules out."""
         s, cw = self.settings, self.combine
         evidence = self.rules.evidence(doc)
         hs_top = max((ev.hs for ev in evidence.values()), default=0.0)

@@ -28,11 +28,11 @@ _GENERIC = frozenset(
     establishing concerning relating respect respecting certain product good item republic kingdom union
     european customs eurasian economic council parliament implementation provision measure guideline method
     test testing their which with from into under this that these those about other such also shall must
-    establishe establish issue issuing issued approval approving approve adoption adopting replacing replace
+    establish issue issuing issued approval approving approve adoption adopting replacing replace
     replaced modification modifying modify update updating entry force date year period transitional extension
-    extending system scheme program registration register import importation export exportation requirements
-    republic people china chinese notified member members authority agency bureau institute organization
-    standardization harmonized mercosur gulf cooperation countrie country region regional
+    extending system scheme program registration register import importation export exportation
+    people china chinese notified member members authority agency bureau institute organization
+    standardization harmonized mercosur gulf cooperation countries country region regional
     projet règlement reglement technique décret decret arrêté arrete norme modifiant relatif relative portant
     fixant concernant exigence exigences produit produits ministériel ministeriel application annexe annexes
     pour dans avec sans leur relatifs relatives
