@@ -37,7 +37,7 @@ from classifier.doc import Doc
 from classifier.generic import names_a_thing
 from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, RiskGrader, load_risk
-from classifier.rules import Evidence, RuleMatcher, RuleWeights
+from classifier.rules import RESTRICTION, Evidence, RuleMatcher, RuleWeights
 from classifier.taxonomy import Taxonomy, load_taxonomy
 from tbtwatch.models import ClusterLabel, Labels, Notice
 from tbtwatch.settings import ClassifierSettings, Settings
@@ -47,15 +47,6 @@ log = logging.getLogger(__name__)
 #: news titles of round-ups: daily and weekly lists of notifications, each entry a subject of its own
 ROUNDUP = re.compile(
     r"周报|月报|通报明细|每日通报|通报汇总|简报|\b(?:weekly|monthly|round-?up|digest|bulletin|newsletter)\b",
-    re.I,
-)
-
-
-#: a restriction of substances in products (PFAS, skin sensitisers, "chemicals of high concern"): every product
-#: it names is a subject of its own, as in Washington's and Maine's PFAS rules (labelling criterion 3)
-RESTRICTION = re.compile(
-    r"PFAS|perfluoro|polyfluoro|全氟|多氟|sensiti[sz]ing substances|substances? of (?:very high )?concern|"
-    r"chemicals? of (?:high )?concern|hazardous substances|substances dangereuses|sustancias peligrosas",
     re.I,
 )
 

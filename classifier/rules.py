@@ -47,6 +47,19 @@ from classifier.pasted import ICS_TITLES, CodeTexts, read_titles
 from classifier.taxonomy import Taxonomy
 from classifier.text import cjk_runs, fold, has_cjk, tokens, without_exclusions
 
+#: the field where a subject-only sector's words count and where a named product narrows them (the products
+#: field too gained nothing on the gold sets, and would read any pasted code title that slips through) ...
+_SUBJECT = "title"
+#: ... but in a restriction of substances the products field lists what is restricted: "textile articles"
+#: there is a subject too (Maine's PFAS rule, labelling criterion 3)
+_RESTRICTION_SUBJECTS = frozenset({_SUBJECT, "products"})
+#: a restriction of substances in products (PFAS, skin sensitisers, "chemicals of high concern")
+RESTRICTION = re.compile(
+    r"PFAS|perfluoro|polyfluoro|全氟|多氟|sensiti[sz]ing substances|substances? of (?:very high )?concern|"
+    r"chemicals? of (?:high )?concern|hazardous substances|substances dangereuses|sustancias peligrosas",
+    re.I,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class RuleWeights:
@@ -129,7 +142,6 @@ class _Hit:
     start: int
     end: int
     key: object
-    field: str
     #: clusters whose entries of this hit are hidden by a longer negative phrase around it
     hidden: frozenset[str] = frozenset()
 
@@ -279,16 +291,19 @@ class KeywordIndex:
                 best = weight
         return best
 
-    def hits(self, fields: list[tuple[str, str]]) -> list[tuple[_Entry, str, list[int]]]:
+    def hits(
+        self, fields: list[tuple[str, str]], subjects: frozenset[str] = frozenset({_SUBJECT})
+    ) -> list[tuple[_Entry, str, list[int]]]:
         """Keyword entries found in ``(field name, text)`` pairs: (entry, field, where each occurrence starts:
-        a token index of the field's Latin text, or -1 for a Chinese one)."""
+        a token index of the field's Latin text, or -1 for a Chinese one). The words only a subject-only
+        sector has are looked for in the ``subjects`` fields alone."""
         found: dict[tuple[int, str], list[int]] = {}
         entries: dict[int, _Entry] = {}
         order: list[tuple[int, str]] = []
         for fname, text in fields:
             if not text:
                 continue
-            for hit in self._field_hits(text, fname):
+            for hit in self._field_hits(text, fname in subjects):
                 for entry in self._lookup(hit.key):
                     if entry.cluster in hit.hidden:
                         continue
@@ -327,15 +342,14 @@ class KeywordIndex:
             return self.en.get(key, [])
         return self.zh.get(str(key), [])
 
-    def _field_hits(self, text: str, fname: str) -> list[_Hit]:
+    def _field_hits(self, text: str, subject: bool) -> list[_Hit]:
         raw: list[_Hit] = []
         text = self._prepared(text)
-        title = fname == _SUBJECT
         toks = self._tokens(text)
         for i, tok in enumerate(toks):
             for key in self.en_first.get(tok, ()):
-                if tuple(toks[i : i + len(key)]) == key and (title or key not in self.title_only):
-                    raw.append(_Hit(i, i + len(key), key, fname))
+                if tuple(toks[i : i + len(key)]) == key and (subject or key not in self.title_only):
+                    raw.append(_Hit(i, i + len(key), key))
         kept = _drop_contained(raw, self._negative_only)
         if has_cjk(text):
             zraw: list[_Hit] = []
@@ -343,8 +357,8 @@ class KeywordIndex:
             for start, run in cjk_runs(folded):
                 for j, ch in enumerate(run):
                     for zkey in self.zh_first.get(ch, ()):
-                        if run.startswith(zkey, j) and (title or zkey not in self.title_only):
-                            zraw.append(_Hit(start + j, start + j + len(zkey), zkey, fname))
+                        if run.startswith(zkey, j) and (subject or zkey not in self.title_only):
+                            zraw.append(_Hit(start + j, start + j + len(zkey), zkey))
             kept.extend(_drop_contained(zraw, self._negative_only))
         return kept
 
@@ -356,9 +370,6 @@ class KeywordIndex:
         return None
 
 
-#: the field where a subject-only sector's words count and where a named product narrows them (the products
-#: field too gained nothing on the gold sets, and would read any pasted code title that slips through)
-_SUBJECT = "title"
 _CODE = re.compile(r"\b[A-Z]{2,}(?:[/-][A-Z0-9.]+){2,}")
 #: sectors named in passing ("在电子电气、玩具、纺织品等领域推动标准互认", "in sectors such as toys and textiles"):
 #: cooperation and meeting news lists fields of work, not products a measure regulates
@@ -589,7 +600,9 @@ class RuleMatcher:
         #: where a negative phrase of the cluster starts in the title, and where its product keywords do
         head_negative: dict[str, int] = {}
         title_products: dict[str, list[int]] = defaultdict(list)
-        hits = self.index.hits(fields)
+        restriction = doc.kind != "news" and RESTRICTION.search(f"{doc.title}\n{doc.description}") is not None
+        subjects = _RESTRICTION_SUBJECTS if restriction else frozenset({_SUBJECT})
+        hits = self.index.hits(fields, subjects)
         narrowed = self._narrowed(hits)
         for entry, fname, starts in hits:
             count = len(starts)
@@ -598,7 +611,7 @@ class RuleMatcher:
                 if fname == "title" and min(starts) >= 0:
                     head_negative[entry.cluster] = min(min(starts), head_negative.get(entry.cluster, 1 << 30))
                 continue
-            if entry.sector in self._narrowing and (fname != _SUBJECT or entry.sector in narrowed):
+            if entry.sector in self._narrowing and (fname not in subjects or entry.sector in narrowed):
                 continue
             if entry.product:
                 # a hazard or rule word ("health certificate", "safety") does not say the product is the

@@ -718,6 +718,15 @@ def test_every_product_a_substance_restriction_names_is_a_subject(rules: Classif
         description=description,
     )
     assert set(found) >= {"cups_thermos_cookware", "furniture_wood", "apparel_knitwear"}
+    # the products field lists what a restriction covers: "textile articles" there is every textile cluster
+    found = _clusters(
+        rules,
+        "Maine: Products Containing Perfluoroalkyl and Polyfluoroalkyl Substances",
+        products="Cookware, cosmetics, textile articles, ski wax, upholstered furniture",
+    )
+    assert set(found) >= {"childrens_wear_zhili", "socks_hosiery", "neckties_silk", "home_textiles"}
+    # ... and not in a rule on anything else
+    assert "neckties_silk" not in _clusters(rules, "Fibre names", products="Cookware, textile articles")
     # without a restriction of substances the best product decides as usual
     plain = description.replace("if they contain intentionally added PFAS", "without a label")
     assert len(_clusters(rules, "Maine: Labelling of products", description=plain)) < len(found)
