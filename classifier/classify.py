@@ -37,7 +37,7 @@ from classifier.doc import Doc
 from classifier.generic import names_a_thing
 from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, RiskGrader, load_risk
-from classifier.rules import RESTRICTION, Evidence, RuleMatcher, RuleWeights
+from classifier.rules import Evidence, RuleMatcher, RuleWeights, is_restriction
 from classifier.taxonomy import Taxonomy, load_taxonomy
 from tbtwatch.models import ClusterLabel, Labels, Notice
 from tbtwatch.settings import ClassifierSettings, Settings
@@ -214,7 +214,7 @@ class Classifier:
         named = {cid for cid, ev in evidence.items() if ev.product_named and not ev.negated}
         if len(named) < self.combine.restriction_subjects:
             return set()
-        return named if RESTRICTION.search(f"{doc.title}\n{doc.description}") else set()
+        return named if is_restriction(doc.title, doc.description) else set()
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored, in_title, negated = self._scores(doc, model_row)

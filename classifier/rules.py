@@ -59,6 +59,25 @@ RESTRICTION = re.compile(
     r"chemicals? of (?:high )?concern|hazardous substances|substances dangereuses|sustancias peligrosas",
     re.I,
 )
+#: a word every restriction opening contains; the pattern is searched only in texts that have one
+_RESTRICTION_HINTS = (
+    "pfas",
+    "fluoro",
+    "全氟",
+    "多氟",
+    "sensiti",
+    "concern",
+    "hazardous",
+    "dangereuses",
+    "peligrosas",
+)
+
+
+def is_restriction(title: str, description: str) -> bool:
+    """Whether a notice restricts substances in products (:data:`RESTRICTION` in its title or description)."""
+    text = f"{title}\n{description}"
+    lower = text.lower()
+    return any(hint in lower for hint in _RESTRICTION_HINTS) and RESTRICTION.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,7 +619,7 @@ class RuleMatcher:
         #: where a negative phrase of the cluster starts in the title, and where its product keywords do
         head_negative: dict[str, int] = {}
         title_products: dict[str, list[int]] = defaultdict(list)
-        restriction = doc.kind != "news" and RESTRICTION.search(f"{doc.title}\n{doc.description}") is not None
+        restriction = doc.kind != "news" and is_restriction(doc.title, doc.description)
         subjects = _RESTRICTION_SUBJECTS if restriction else frozenset({_SUBJECT})
         hits = self.index.hits(fields, subjects)
         narrowed = self._narrowed(hits)

@@ -10,7 +10,7 @@ from classifier.classify import Classifier
 from classifier.doc import Doc
 from classifier.generic import names_a_thing
 from classifier.pasted import CODES_IN_PARENTHESES
-from classifier.rules import RuleMatcher
+from classifier.rules import RESTRICTION, RuleMatcher, is_restriction
 from classifier.taxonomy import Taxonomy
 from classifier.text import codes_in_text, stem, tokens, without_exclusions
 
@@ -774,3 +774,17 @@ def test_fixed_after_the_sixth_blind_set_was_scored(rules: Classifier) -> None:
         "Food Safety and Standards (Food Products Standards and Food Additives) Amendment Regulations, 2026"
     )
     assert "vegetables_processed_foods" not in _clusters(rules, title, kind="sps", products="Honey")
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            list("PFASperfluoro sensitising substances of concern 全氟多氟 Hazardous x")
+        ),
+        max_size=80,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_restriction_hints_never_hide_a_restriction(text: str) -> None:
+    # the substring test before the pattern only saves time: it never changes the answer
+    assert is_restriction(text, "") is (RESTRICTION.search(text) is not None)
