@@ -118,7 +118,8 @@ _SCOPE_OPEN = re.compile(
     r"\b(?:(?:does|do|shall|will)\s+not\s+apply\s+to|(?:is|are)\s+not\s+applicable\s+to|"
     r"(?:is|are)\s+excluded\s+from|excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
     r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus|"
-    r"(?:queda|quedan|está|están)\s+excluid[oa]s?|se\s+exceptúan|(?:does|do|shall)\s+not\s+cover)\b|不适用于",
+    r"(?:queda|quedan|está|están)\s+excluid[oa]s?|se\s+exceptúan|(?:does|do|shall)\s+not\s+cover)\b|"
+    r"\b(?:excluded|exclusions?|excluid[oa]s|exclus)\s*:|不适用于",
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
