@@ -95,15 +95,21 @@ def _item(
 
 
 def _published(entry: Any) -> str | None:
+    # the entry's own keys only: feedparser answers a missing "updated_parsed" with "published_parsed" and a
+    # DeprecationWarning (its issue 310), which an entry with an unreadable pubDate has as None
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        value = _own(entry, key)
         if isinstance(value, time.struct_time):
             return time.strftime("%Y-%m-%d", value)
     for key in ("published", "updated", "created", "dc_date"):
-        text = _str(entry.get(key))
+        text = _str(_own(entry, key))
         if text:
             return text
     return None
+
+
+def _own(entry: Any, key: str) -> Any:
+    return dict.get(entry, key) if isinstance(entry, dict) else None
 
 
 def _lang(value: Any) -> str | None:

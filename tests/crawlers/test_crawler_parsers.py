@@ -230,6 +230,18 @@ def test_feeds_that_are_not_feeds() -> None:
     assert cut.warning and cut.items[0].title == "Standard for ceramic tiles adopted"
 
 
+def test_a_feed_item_with_an_unreadable_date_keeps_its_text() -> None:
+    # feedparser leaves published_parsed None and answers "updated_parsed" with a DeprecationWarning (an
+    # error under the test settings): the date text is kept as it was written (found by the fuzz test in CI)
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>Members discuss trade concerns</title><link>https://asean.org/a/</link>"
+        b"<pubDate>18-20 June 2025</pubDate></item></channel></rss>"
+    )
+    page = feeds.parse_feed(body, "https://asean.org/feed/", language="en")
+    assert [i.published for i in page.items] == ["18-20 June 2025"]
+
+
 # -- bricspic ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("row", "published"), [(469, "2022-11-25"), (470, "2022/12/08"), (471, "Jan 16, 2023")]
