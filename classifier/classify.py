@@ -37,7 +37,7 @@ from classifier.doc import Doc
 from classifier.generic import names_a_thing
 from classifier.model import TextModel, load_model
 from classifier.risk import RiskConfig, RiskGrader, load_risk
-from classifier.rules import Evidence, RuleMatcher, RuleWeights, is_restriction
+from classifier.rules import Evidence, RuleMatcher, RuleWeights
 from classifier.taxonomy import Taxonomy, load_taxonomy
 from tbtwatch.models import ClusterLabel, Labels, Notice
 from tbtwatch.settings import ClassifierSettings, Settings
@@ -203,18 +203,16 @@ class Classifier:
                 for cid, ev in evidence.items()
                 if ev.title_product and not ev.negated and not ev.title_purpose and ev.title_words - decided
             }
-        if doc.kind != "news":
-            in_title |= self._restricted_products(doc, evidence)
+        in_title |= self._restricted_products(evidence)
         return out, in_title, {cid for cid, ev in evidence.items() if ev.negated}
 
-    def _restricted_products(self, doc: Doc, evidence: dict[str, Evidence]) -> set[str]:
+    def _restricted_products(self, evidence: dict[str, Evidence]) -> set[str]:
         """The clusters whose products a restriction of substances names, when it names several: "PFAS in
         apparel, footwear, cookware and cleaning products" is a rule on each, none a side mention of another.
-        News items are left out: they name products as examples of a wider restriction."""
-        named = {cid for cid, ev in evidence.items() if ev.product_named and not ev.negated}
-        if len(named) < self.combine.restriction_subjects:
-            return set()
-        return named if is_restriction(doc.title, doc.description) else set()
+        News items are left out (the rules mark no product of theirs restricted): they name products as
+        examples of a wider restriction."""
+        named = {cid for cid, ev in evidence.items() if ev.restricted and not ev.negated}
+        return named if len(named) >= self.combine.restriction_subjects else set()
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored, in_title, negated = self._scores(doc, model_row)

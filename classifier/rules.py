@@ -53,6 +53,7 @@ _SUBJECT = "title"
 #: ... but in a restriction of substances the products field lists what is restricted: "textile articles"
 #: there is a subject too (Maine's PFAS rule, labelling criterion 3)
 _RESTRICTION_SUBJECTS = frozenset({_SUBJECT, "products"})
+_TITLE_SUBJECTS = frozenset({_SUBJECT})
 #: a restriction of substances in products (PFAS, skin sensitisers, "chemicals of high concern")
 RESTRICTION = re.compile(
     r"PFAS|perfluoro|polyfluoro|全氟|多氟|sensiti[sz]ing substances|substances? of (?:very high )?concern|"
@@ -139,6 +140,8 @@ class Evidence:
     #: a product keyword of the cluster is anywhere in the text; hazard and rule words ("cadmium", "lead
     #: content") are not: they do not say whose product it is
     product_named: bool = False
+    #: the notice (not a news item) restricts substances in products, and this cluster's product is named
+    restricted: bool = False
 
     def combined(self) -> float:
         """Noisy-or of the three rule scores."""
@@ -311,7 +314,7 @@ class KeywordIndex:
         return best
 
     def hits(
-        self, fields: list[tuple[str, str]], subjects: frozenset[str] = frozenset({_SUBJECT})
+        self, fields: list[tuple[str, str]], subjects: frozenset[str] = _TITLE_SUBJECTS
     ) -> list[tuple[_Entry, str, list[int]]]:
         """Keyword entries found in ``(field name, text)`` pairs: (entry, field, where each occurrence starts:
         a token index of the field's Latin text, or -1 for a Chinese one). The words only a subject-only
@@ -335,8 +338,8 @@ class KeywordIndex:
         return [(entries[eid], fname, found[(eid, fname)]) for eid, fname in order]
 
     def purposes(self, text: str) -> list[int]:
-        """Token indices of the purpose prepositions ("for", "para", "pour") of a field's Latin text, in the
-        token positions of :meth:`hits`."""
+        """Token indices of the purpose words ("for", "para", "pour", and "made" before a material) of a
+        field's Latin text, in the token positions of :meth:`hits`."""
         return [i for i, tok in enumerate(self._tokens(self._prepared(text))) if tok in _PURPOSE]
 
     def _prepared(self, text: str) -> str:
@@ -589,10 +592,10 @@ class RuleMatcher:
     # -- keywords -------------------------------------------------------------------------------
     def keywords(self, doc: Doc) -> dict[str, tuple[float, list[str]]]:
         """Keyword evidence per cluster: (score, reasons)."""
-        return self._keywords(doc, any(doc.codes()))[0]
+        return self._keywords(doc, any(doc.codes()), _restricts(doc))[0]
 
     def _keywords(
-        self, doc: Doc, with_codes: bool
+        self, doc: Doc, with_codes: bool, restriction: bool
     ) -> tuple[
         dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]], dict[str, set[str]], set[str]
     ]:
@@ -619,8 +622,7 @@ class RuleMatcher:
         #: where a negative phrase of the cluster starts in the title, and where its product keywords do
         head_negative: dict[str, int] = {}
         title_products: dict[str, list[int]] = defaultdict(list)
-        restriction = doc.kind != "news" and is_restriction(doc.title, doc.description)
-        subjects = _RESTRICTION_SUBJECTS if restriction else frozenset({_SUBJECT})
+        subjects = _RESTRICTION_SUBJECTS if restriction else _TITLE_SUBJECTS
         hits = self.index.hits(fields, subjects)
         narrowed = self._narrowed(hits)
         for entry, fname, starts in hits:
@@ -727,7 +729,10 @@ class RuleMatcher:
             ev = out[cid]
             ev.ics = score
             ev.reasons.append(reason)
-        found, negated, named, title_words, purpose_only = self._keywords(doc, bool(hs_codes or ics_codes))
+        restriction = _restricts(doc)
+        found, negated, named, title_words, purpose_only = self._keywords(
+            doc, bool(hs_codes or ics_codes), restriction
+        )
         for cid, (score, reasons) in found.items():
             ev = out[cid]
             ev.kw = score
@@ -736,6 +741,7 @@ class RuleMatcher:
             ev.title_words = frozenset(title_words.get(cid, ()))
             ev.title_purpose = cid in purpose_only
             ev.product_named = bool(named.get(cid))
+            ev.restricted = restriction and ev.product_named
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
@@ -770,6 +776,11 @@ class RuleMatcher:
                 ):
                     ev.hs = 0.0
                     ev.reasons = [r for r in ev.reasons if not r.startswith("hs:")]
+
+
+def _restricts(doc: Doc) -> bool:
+    """A notice (not a news item) that restricts substances in products: its products field is a subject."""
+    return doc.kind != "news" and is_restriction(doc.title, doc.description)
 
 
 def _after_purpose(starts: list[int], before: int, purposes: list[int]) -> bool:
