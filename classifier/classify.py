@@ -74,6 +74,9 @@ class CombineWeights:
     #: a notice restricting substances in this many named products or more keeps each of them from
     #: ``min_score``, not only those within ``relative_min`` of the best
     restriction_subjects: int = 3
+    #: the words and ICS code of a cluster that names none of its products and has no HS code, when the title
+    #: names another cluster's product
+    attribute_beside_product: float = 0.5
 
 
 class Classifier:
@@ -160,12 +163,14 @@ class Classifier:
         if model_row is not None and self.model is not None:
             ids = self.model.cluster_ids
             modelled = {cid for j, cid in enumerate(ids) if float(model_row[j]) >= s.model_min_score}
+        # whether the title names some cluster's product by its words
+        title_named = any(ev.title_product and not ev.negated for ev in evidence.values())
         unsupported = _shared_code_without_text(evidence, modelled)
         unsupported |= _lone_code(evidence, modelled)
         # only the model can tell that the words name no product of the cluster: without one, codes stand
         wordless = set()
         if model_row is not None and cw.hs_no_words < 1.0:
-            wordless = _code_without_words(evidence, modelled, doc)
+            wordless = _code_without_words(evidence, modelled, doc, title_named)
         out: dict[str, tuple[float, list[str]]] = {}
         for cid, ev in evidence.items():
             hs, ics = ev.hs, ev.ics
@@ -178,6 +183,10 @@ class Classifier:
                 # HS codes are often wrong in notifications (thobes coded as worn clothing, bleaching
                 # powder as textile machinery): a product named in the title is damped less.
                 text_part *= cw.hs_miss_title if ev.title_product else cw.hs_miss_factor
+            if title_named and not ev.product_named and ev.hs == 0:
+                # hazard and rule words and a broad ICS code beside a product the title names are side words:
+                # phthalates, age grading and 97.190 in a standard on children's umbrellas make no toy rule
+                text_part *= cw.attribute_beside_product
             out[cid] = (1.0 - (1.0 - hs) * (1.0 - text_part), list(ev.reasons))
         if model_row is not None:
             for j, cid in enumerate(self.model.cluster_ids if self.model else ()):
@@ -288,7 +297,9 @@ def _lone_code(evidence: dict[str, Evidence], modelled: set[str]) -> set[str]:
     }
 
 
-def _code_without_words(evidence: dict[str, Evidence], modelled: set[str], doc: Doc) -> set[str]:
+def _code_without_words(
+    evidence: dict[str, Evidence], modelled: set[str], doc: Doc, title_named: bool
+) -> set[str]:
     """Clusters that only an HS code or only an ICS code names while the title names a thing that neither the
     cluster's words nor the model take for its product: bleaching powder coded 845140 (textile bleaching
     machines), a waterpipe tobacco rule coded 8481 (valves), the fire behaviour of construction products under
@@ -296,7 +307,11 @@ def _code_without_words(evidence: dict[str, Evidence], modelled: set[str], doc: 
     In the gold sets, of the 13 code-only clusters labelled before this rule, the 4 the annotators kept had
     the model at 0.8 or more and the 9 others were slips or incidental codes. A title that names only the kind
     of measure ("Draft Technical Regulation No. 12") leaves the notice to its codes."""
+    # an HS and an ICS code together count as one when the title names a cluster's product by its words (ball
+    # point pens coded 9613 and 97.180, both the lighters'): the cluster without words is not that one
     alone = {
-        c for c, ev in evidence.items() if ev.kw == 0 and c not in modelled and (ev.hs > 0) != (ev.ics > 0)
+        c
+        for c, ev in evidence.items()
+        if ev.kw == 0 and c not in modelled and ((ev.hs > 0) != (ev.ics > 0) or title_named)
     }
     return alone if alone and names_a_thing(doc.title, doc.member) else set()

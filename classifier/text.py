@@ -116,7 +116,7 @@ _CLOSE = re.compile(r"[)）]")
 #: for industrial purposes"); it runs to the end of the sentence
 _SCOPE_OPEN = re.compile(
     r"\b(?:(?:does|do|shall|will)\s+not\s+apply\s+to|(?:is|are)\s+not\s+applicable\s+to|"
-    r"(?:is|are)\s+excluded\s+from|excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
+    r"excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
     r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus|"
     r"(?:queda|quedan|está|están)\s+excluid[oa]s?|se\s+exceptúan|(?:does|do|shall)\s+not\s+cover)\b|"
     r"\b(?:excluded|exclusions?|excluid[oa]s|exclus)\s*:|不适用于",
@@ -128,13 +128,53 @@ _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 _SCOPE_HINTS = ("not appl", "exclu", "no aplica", "no se aplica", "appliqu", "exceptú", "not cover", "不适用")
 
 
+#: the verb of an exclusion whose subject comes first ("Footwear, toys and bedding are not covered"): the
+#: exclusion runs back to the start of its sentence or clause
+_SCOPE_CLOSE = re.compile(
+    r"\b(?:is|are)\s+(?:(?:also\s+)?not\s+covered|(?:also\s+)?excluded|exempt(?:ed)?\s+from)\b|"
+    r"\b(?:does|do)\s+not\s+fall\s+(?:within|under)\b|\b(?:sont|est)\s+exclue?s?\b",
+    re.I,
+)
+#: where a sentence's clause begins: a sentence end, or a word that opens a new clause
+_CLAUSE_START = re.compile(r"[.;!?。；！？\n]|\b(?:but|while|whereas|however)\b", re.I)
+_CLOSE_HINTS = ("not covered", "excluded", "exempt", "not fall", "exclu")
+
+
+def _without_leading_exclusions(text: str) -> str:
+    """``text`` with each exclusion whose subject comes before its verb blanked out, from the start of its
+    clause to the verb: "Footwear, textile toys and mattresses are excluded from the scope"."""
+    lower = text.lower()
+    if not any(hint in lower for hint in _CLOSE_HINTS):
+        return text
+    out: list[str] = []
+    pos = 0
+    for m in _SCOPE_CLOSE.finditer(text):
+        start = pos
+        # the last clause start before the verb; searched only back to the end of the previous exclusion
+        for b in _CLAUSE_START.finditer(text, pos, m.start()):
+            start = b.end()
+        if not text[start : m.start()].strip():
+            # the verb opens its clause ("Sont exclus les chaussures"): the exclusion follows it
+            continue
+        out += [text[pos:start], " "]
+        pos = m.end()
+        if text[pos : pos + 3].lstrip().startswith(":"):
+            # "The following are excluded: toys, ..." names them after the verb
+            end = _SENTENCE_END.search(text, pos)
+            pos = end.end() if end else len(text)
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def without_exclusions(text: str) -> str:
     """``text`` with every exclusion blanked out: a bracketed one (an opening above up to the next closing
-    parenthesis) and a scope exclusion (up to the end of its sentence, or of the text).
+    parenthesis), a scope exclusion (up to the end of its sentence, or of the text) and one whose subject
+    comes first (from the start of its clause: "Footwear and toys are not covered").
 
     One scan: a match found ahead of the current position is kept until the scan reaches it, a kind with no
     match ahead is not searched for again, and once a bracket opening has no closing parenthesis after it, no
     later one has either: neither many exclusions nor unclosed openings cost anything quadratic."""
+    text = _without_leading_exclusions(text)
     out: list[str] = []
     pos = 0
     brackets = True

@@ -179,6 +179,20 @@ def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
         ]
     )[0]
     assert "lighters" not in {c.cluster_id for c in fire.clusters}
+    # an HS and an ICS code of one cluster, under a title naming another cluster's product by its words: ball
+    # point pens coded 9613 and 97.180 (lighters')
+    pens = clf.classify_docs(
+        [
+            Doc(
+                id="KEN/2058",
+                title="Ball point pens and refills - Specification",
+                hs_codes=["9613"],
+                ics_codes=["97.180"],
+            )
+        ]
+    )[0]
+    assert pens.clusters[0].cluster_id == "stationery_pens"
+    assert "lighters" not in {c.cluster_id for c in pens.clusters}
     assert [c.cluster_id for c in bare.clusters] == ["toys"]
     assert named.clusters[0].cluster_id == "toys"
     # without a model nothing can say the words name another thing: the code stands

@@ -397,6 +397,68 @@ def test_an_exclusion_names_what_the_product_is_not(rules: Classifier) -> None:
     assert list(found) == ["small_kitchen_personal_appliances"]
 
 
+def test_an_exclusion_whose_subject_comes_first(rules: Classifier) -> None:
+    # "X, Y and Z are not covered": the excluded things come before the verb, back to the clause's start
+    assert (
+        without_exclusions("Lamps. Footwear, toys and bedding are not covered. Kettles.")
+        == "Lamps. . Kettles."
+    )
+    assert without_exclusions("Kettles and irons, but steam irons are excluded; toasters.") == (
+        "Kettles and irons, but ; toasters."
+    )
+    assert without_exclusions("Lamps. The following are excluded: toys, pens. Kettles.") == "Lamps.  Kettles."
+    # a verb that opens its clause names the exclusion after it, as before
+    assert without_exclusions("Robes. Sont exclus les chaussures. Fin.") == "Robes.   Fin."
+    assert without_exclusions("Les chaussures sont exclues. Fin.") == " . Fin."
+    found = _clusters(
+        rules,
+        "Safety technical code for textile products for infants and children",
+        description="It covers clothing for infants and children. Footwear, toys, bedding and backpacks are "
+        "not covered.",
+        ics_codes=["61.020", "97.190"],
+    )
+    assert "childrens_wear_zhili" in found
+    assert not {"toys", "footwear", "home_textiles", "leather_fur_luggage"} & set(found)
+
+
+def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
+    # blind8 (read after its one scoring): road-marking glass beads (criterion 2), seed drills, live bees,
+    # tapioca "pearls" (珍珠粉圆), residues of veterinary drugs in food, battery electric buses (criterion 5)
+    assert not _clusters(
+        rules, "Road marking materials - Drop-on glass beads - Specification", hs_codes=["701810"]
+    )
+    assert "hardware_power_tools" not in _clusters(rules, "Agricultural machinery: seed drills and planters")
+    assert not _clusters(rules, "Import requirements for honey bee packages and queen bees", kind="sps")
+    assert not _clusters(rules, "台湾地区修订珍珠粉圆等淀粉制品中顺丁烯二酸检测规定", kind="news")
+    assert not _clusters(
+        rules,
+        "Maximum permissible levels of residues of veterinary medicinal products in food products of animal "
+        "origin",
+        kind="sps",
+    )
+    assert "batteries_energy_storage" not in _clusters(
+        rules, "Safety requirements for battery electric buses"
+    )
+    # a clothes iron is an appliance; iron the metal is not
+    assert "small_kitchen_personal_appliances" in _clusters(rules, "Safety of steam irons")
+    assert "small_kitchen_personal_appliances" not in _clusters(
+        rules, "Metal materials for food contact: stainless steel, aluminium and iron"
+    )
+    assert "apparel_knitwear" in _clusters(rules, "Women's nightdresses and pyjamas - Specification")
+
+
+def test_rule_words_beside_a_product_the_title_names_are_side_words(rules: Classifier) -> None:
+    # phthalates, age grading, warnings and ICS 97.190 in a standard on children's umbrellas name no toy
+    found = _clusters(
+        rules,
+        "Safety Confirmation Standards for Children's Products: Umbrellas for Children",
+        description="Limits for lead and phthalate plasticisers in accessible parts, and the labelling of age "
+        "grading and warnings.",
+        ics_codes=["97.190"],
+    )
+    assert list(found) == ["umbrellas"]
+
+
 def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None:
     coop = "双方将在电子电气、玩具、纺织品等领域推动国际标准的采用和标准互认。"
     assert _clusters(rules, "中国与东盟签署标准化合作谅解备忘录", description=coop) == {}
