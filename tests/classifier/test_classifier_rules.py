@@ -445,6 +445,18 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         rules, "Metal materials for food contact: stainless steel, aluminium and iron"
     )
     assert "apparel_knitwear" in _clusters(rules, "Women's nightdresses and pyjamas - Specification")
+    assert "household_appliances" not in _clusters(rules, "Solar water heating systems - Requirements")
+    assert "textile_fabrics_fibres" not in _clusters(
+        rules, "Inspection of certain textile accessories: ties, bow ties and cravats"
+    )
+    # a registration duty for every imported food is food-wide (criterion 4)
+    foods = _clusters(
+        rules,
+        "Registration of overseas manufacturing establishments",
+        products="All imported foods",
+        kind="sps",
+    )
+    assert set(foods) == {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
 
 
 def test_rule_words_beside_a_product_the_title_names_are_side_words(rules: Classifier) -> None:
