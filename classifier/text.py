@@ -137,15 +137,13 @@ _SCOPE_CLOSE = re.compile(
 )
 #: where a sentence's clause begins: a sentence end, or a word that opens a new clause
 _CLAUSE_START = re.compile(r"[.;!?。；！？\n]|\b(?:but|while|whereas|however)\b", re.I)
-_CLOSE_HINTS = ("not covered", "excluded", "exempt", "not fall", "exclu")
+_CLOSE_HINTS = ("not covered", "exclu", "exempt", "not fall")
 
 
 def _without_leading_exclusions(text: str) -> str:
     """``text`` with each exclusion whose subject comes before its verb blanked out, from the start of its
-    clause to the verb: "Footwear, textile toys and mattresses are excluded from the scope"."""
-    lower = text.lower()
-    if not any(hint in lower for hint in _CLOSE_HINTS):
-        return text
+    clause to the verb: "Footwear, textile toys and mattresses are excluded from the scope". Called only for a
+    text with one of ``_CLOSE_HINTS``."""
     out: list[str] = []
     pos = 0
     for m in _SCOPE_CLOSE.finditer(text):
@@ -174,11 +172,14 @@ def without_exclusions(text: str) -> str:
     One scan: a match found ahead of the current position is kept until the scan reaches it, a kind with no
     match ahead is not searched for again, and once a bracket opening has no closing parenthesis after it, no
     later one has either: neither many exclusions nor unclosed openings cost anything quadratic."""
-    text = _without_leading_exclusions(text)
+    lower = text.lower()
+    if any(hint in lower for hint in _CLOSE_HINTS):
+        text = _without_leading_exclusions(text)
+        lower = text.lower()
     out: list[str] = []
     pos = 0
     brackets = True
-    scopes = any(hint in text.lower() for hint in _SCOPE_HINTS)
+    scopes = any(hint in lower for hint in _SCOPE_HINTS)
     bracket: re.Match[str] | None = None
     scope: re.Match[str] | None = None
     while True:
