@@ -446,6 +446,12 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     )
     assert "apparel_knitwear" in _clusters(rules, "Women's nightdresses and pyjamas - Specification")
     assert "household_appliances" not in _clusters(rules, "Solar water heating systems - Requirements")
+    # a "responsible person" is a duty of every general product safety law, not a cosmetics word
+    assert not _clusters(
+        rules,
+        "Draft Law on the general safety of products",
+        description="Every product placed on the market needs a responsible person established in the Union.",
+    )
     # 化学物质 ("chemical substances") are what a toy or shoe rule limits, not the product
     assert "chemicals_dyes_fluoro" not in _clusters(
         rules, "沙特发布修订版玩具技术法规 扩大化学物质限制范围", kind="news"
