@@ -446,6 +446,13 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     )
     assert "apparel_knitwear" in _clusters(rules, "Women's nightdresses and pyjamas - Specification")
     assert "household_appliances" not in _clusters(rules, "Solar water heating systems - Requirements")
+    # Korea's food and drug agency (食品医药品安全处, MFDS) is no drug in a news item on dried mushrooms
+    assert "pharma_api" not in _clusters(
+        rules,
+        "韩国对中国产干香菇实施命令检查",
+        description="韩国食品医药品安全处(MFDS)宣布对干香菇实施命令检查。",
+        kind="news",
+    )
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
