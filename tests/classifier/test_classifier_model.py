@@ -193,6 +193,20 @@ def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
     )[0]
     assert pens.clusters[0].cluster_id == "stationery_pens"
     assert "lighters" not in {c.cluster_id for c in pens.clusters}
+    # a rule word of the cluster ("phytosanitary") is no product word: fresh bamboo shoots coded 4601 (plaited
+    # bamboo goods) are vegetables
+    shoots = clf.classify_docs(
+        [
+            Doc(
+                id="USA/3640",
+                kind="sps",
+                title="Importation of fresh bamboo shoots into the United States",
+                description="Phytosanitary requirements for fresh bamboo shoots.",
+                hs_codes=["4601"],
+            )
+        ]
+    )[0]
+    assert "bamboo_products" not in {c.cluster_id for c in shoots.clusters}
     assert [c.cluster_id for c in bare.clusters] == ["toys"]
     assert named.clusters[0].cluster_id == "toys"
     # without a model nothing can say the words name another thing: the code stands
