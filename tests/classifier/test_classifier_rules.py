@@ -473,6 +473,10 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     assert "apparel_knitwear" in _clusters(
         rules, "Étiquetage de la composition des articles d'habillement", hs_codes=["61", "62"]
     )
+    # the children's product certificate (儿童产品证书) is a duty of every children's product, not clothing
+    assert "childrens_wear_zhili" not in _clusters(
+        rules, "美国CPSC加强儿童文具铅含量执法", description="企业须提供儿童产品证书。", kind="news"
+    )
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
