@@ -15,8 +15,9 @@ In a notice restricting substances (PFAS) in several products, every product it 
 ``min_score``.
 Clusters scoring ``min_score`` or more and within ``relative_min`` of the best are kept, best first (a
 product named in the title beside an HS-decided best cluster is kept too; in a news round-up, 周报 or
-"ePing weekly", every cluster from ``min_score``); then the taxonomy's companions are added
-(``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
+"ePing weekly", every cluster from ``min_score``); a part of another cluster's product in its context is ruled
+out first (the taxonomy's ``components``: a headlamp in a motor-vehicle rule is an auto part, not a lamp); then
+the taxonomy's companions are added (``with:auto_parts`` brings ``nev_vehicles`` for passenger cars).
 Reasons: ``hs:9503``, ``ics:97.200.50``, ``kw:玩具``, ``model:0.83``, ``with:…``, ``ctx:…``.
 
 >>> clf = Classifier.from_settings(load_settings())          # doctest: +SKIP
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from classifier.companions import Companions
+from classifier.components import Components
 from classifier.doc import Doc
 from classifier.generic import names_a_thing
 from classifier.model import TextModel, load_model
@@ -96,6 +98,7 @@ class Classifier:
         self.model = model
         self.rules = RuleMatcher(taxonomy, rule_weights)
         self.companions = Companions(taxonomy)
+        self.components = Components(taxonomy)
         self.combine = combine or CombineWeights()
         self.grader = RiskGrader(risk, self.settings.high_risk, self.settings.medium_risk)
 
@@ -225,6 +228,13 @@ class Classifier:
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored, in_title, negated = self._scores(doc, model_row)
+        parts = self.components.parts(doc, {c: sc for c, (sc, _) in scored.items()}, self.settings.min_score)
+        for cid in parts:
+            # a headlamp in a motor-vehicle rule is an auto part: the lamp makers' cluster is ruled out
+            score, reasons = scored[cid]
+            scored[cid] = (score * self.combine.negated_factor, reasons)
+        negated |= parts
+        in_title -= parts
         top = max((sc for sc, _ in scored.values()), default=0.0)
         # A cluster far below the best one is usually a side mention ("a valve for reversal" in an
         # air-conditioner rule): keep it only when it is within relative_min of the best, unless the

@@ -42,7 +42,7 @@ class Companions:
                 continue
             if toks is None:
                 toks, folded = tokens(text), fold(text)
-            found = next((p for p, key in phrases if _occurs(key, toks, folded)), None)
+            found = next((p for p, key in phrases if occurs(key, toks, folded)), None)
             if found is None:
                 continue
             score = have[rule.source] * rule.factor
@@ -51,7 +51,8 @@ class Companions:
         return out
 
 
-def _occurs(key: tuple[str, ...] | str, toks: list[str], folded: str) -> bool:
+def occurs(key: tuple[str, ...] | str, toks: list[str], folded: str) -> bool:
+    """Whether a prepared phrase (stemmed tokens, or folded Chinese) occurs in a text's tokens or folded text."""
     if isinstance(key, str):
         return key in folded
     n = len(key)

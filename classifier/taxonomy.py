@@ -7,7 +7,8 @@ gives the words of a measure that covers a whole sector (all food), which then c
 sector (or, for an entry that lists ``members``, every cluster it lists: clothing in general concerns the
 children's wear and socks makers too). An optional top-level ``companions`` list says when a label brings a
 second one: a rule on vehicle components (``auto_parts``) in a passenger-car context concerns car makers too
-(``nev_vehicles``). An optional top-level ``instrument_names`` list gives the titles of laws and lists whose
+(``nev_vehicles``). An optional top-level ``components`` list says when a cluster's products are parts of
+another's: a headlamp or a door lock in a motor-vehicle rule is an auto part, not a lamp or a lock. An optional top-level ``instrument_names`` list gives the titles of laws and lists whose
 words name no product ("Standards and Specifications for Foods and Food Additives" is the name of Japan's food
 law, not a measure on food additives): keywords inside them are not matched. The loader rejects unknown keys,
 duplicate ids and malformed HS/ICS codes with a message that names the file, the cluster id, the key and the
@@ -55,10 +56,11 @@ _LIST_KEYS = (
 )
 _REQUIRED = ("id", "name_zh", "name_en", "sector")
 _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
-_TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions", "instrument_names"})
+_TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions", "components", "instrument_names"})
 _SECTOR_LISTS = ("keywords_en", "keywords_zh", "negative_keywords")
 _SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad", "members")
 _COMPANION_KEYS = ("from", "to", "context", "factor")
+_COMPONENT_KEYS = ("of", "parts", "context")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,17 @@ class Companion:
     factor: float = 0.9
 
 
+@dataclass(frozen=True, slots=True)
+class Component:
+    """Clusters whose products are parts of another's: when ``whole`` is labelled and a ``context`` phrase is
+    in the title, the ``parts`` clusters are not (a headlamp in a motor-vehicle rule is an auto part, not a
+    lamp)."""
+
+    whole: str
+    parts: tuple[str, ...]
+    context: tuple[str, ...]
+
+
 class Taxonomy:
     """The validated clusters, in file order, with a content hash for model artifacts."""
 
@@ -133,12 +146,14 @@ class Taxonomy:
         sectors: list[Sector] | None = None,
         companions: list[Companion] | None = None,
         instrument_names: tuple[str, ...] = (),
+        components: list[Component] | None = None,
     ) -> None:
         self.clusters = clusters
         self.source = source
         self.version = version
         self.sectors = sectors or []
         self.companions = companions or []
+        self.components = components or []
         self.instrument_names = instrument_names
         self.by_id = {c.id: c for c in clusters}
         self.ids = [c.id for c in clusters]
@@ -149,6 +164,8 @@ class Taxonomy:
             content.append({"companions": [asdict(c) for c in self.companions]})
         if self.instrument_names:
             content.append({"instrument_names": list(self.instrument_names)})
+        if self.components:
+            content.append({"components": [asdict(c) for c in self.components]})
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True)
         #: SHA-256 of the clusters' content: a model trained on another taxonomy is not used.
         self.hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -253,6 +270,7 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
         _sectors(data.get("sectors"), clusters, source),
         _companions(data.get("companions"), clusters, source),
         tuple(dict.fromkeys(_string_list(data.get("instrument_names"), "instrument_names", source))),
+        _components(data.get("components"), clusters, source),
     )
 
 
@@ -286,6 +304,39 @@ def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companio
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
             raise TaxonomyError(f"{where}: 'factor' {factor!r} must be a number in (0, 1]")
         out.append(Companion(ends["from"], ends["to"], tuple(dict.fromkeys(context)), float(factor)))
+    return out
+
+
+def _components(raw: Any, clusters: list[Cluster], source: str) -> list[Component]:
+    """The optional ``components`` list: ``{of, parts, context}`` mappings."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise TaxonomyError(
+            f"{source}: 'components' must be a list of mappings with {', '.join(_COMPONENT_KEYS)}"
+        )
+    ids = {c.id for c in clusters}
+    out = []
+    for pos, item in enumerate(raw):
+        where = f"{source}: components[{pos}]"
+        _check_mapping(item, _COMPONENT_KEYS, where)
+        whole = item.get("of")
+        if whole not in ids:
+            raise TaxonomyError(f"{where}: 'of' {whole!r} is not a cluster id. Fix: use an id of 'clusters'.")
+        parts = _string_list(item.get("parts"), "parts", where)
+        if not parts:
+            raise TaxonomyError(f"{where}: 'parts' needs at least one cluster id")
+        for part in parts:
+            if part not in ids:
+                raise TaxonomyError(
+                    f"{where}: 'parts' {part!r} is not a cluster id. Fix: use an id of 'clusters'."
+                )
+            if part == whole:
+                raise TaxonomyError(f"{where}: 'parts' lists 'of' itself ({part!r}). Fix: remove it.")
+        context = _string_list(item.get("context"), "context", where)
+        if not context:
+            raise TaxonomyError(f"{where}: 'context' needs at least one phrase")
+        out.append(Component(str(whole), tuple(dict.fromkeys(parts)), tuple(dict.fromkeys(context))))
     return out
 
 

@@ -512,6 +512,26 @@ def test_rule_words_beside_a_product_the_title_names_are_side_words(rules: Class
     assert list(found) == ["umbrellas"]
 
 
+def test_parts_of_a_vehicle_are_auto_parts(rules: Classifier) -> None:
+    # criteria 2 and 3: a headlamp or a door lock in a motor-vehicle rule is no rule on lamps or locks
+    headlamps = _clusters(
+        rules,
+        "Headlamps with LED light sources for motor vehicles",
+        description="Headlamps equipped with LED light sources or LED modules for vehicles of categories M and N.",
+        ics_codes=["43.040.20"],
+    )
+    assert "auto_parts" in headlamps and "lighting" not in headlamps
+    latches = _clusters(
+        rules,
+        "Korea Motor Vehicle Safety Standards (Door Latches, Door Hinges and Door Retention Components)",
+        hs_codes=["830120", "870829"],
+    )
+    assert "auto_parts" in latches and "locks_security" not in latches
+    # without the vehicle context, or without an auto part, lamps and locks are theirs
+    assert "lighting" in _clusters(rules, "LED lamps with integrated control gear for general lighting")
+    assert "locks_security" in _clusters(rules, "Mechanical door locks for buildings", hs_codes=["830140"])
+
+
 def test_sectors_named_in_passing_are_not_the_subject(rules: Classifier) -> None:
     coop = "双方将在电子电气、玩具、纺织品等领域推动国际标准的采用和标准互认。"
     assert _clusters(rules, "中国与东盟签署标准化合作谅解备忘录", description=coop) == {}

@@ -135,6 +135,7 @@ def test_config_dir_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     data = _base()
     data["clusters"] = [c for c in data["clusters"] if c["id"] in ("toys", "tea")]  # type: ignore[union-attr]
     data.pop("companions")  # they name vehicle clusters, not in this two-cluster file
+    data.pop("components")
     data["sectors"] = {"agrifood": data["sectors"]["agrifood"]}  # type: ignore[index]  # no textile cluster left
     _write(conf, data)
     (conf / "risk.yaml").write_text(
@@ -214,6 +215,41 @@ def test_companion_validation(tmp_path: Path, companion: dict[str, object], mess
 def test_companions_change_the_taxonomy_hash(tmp_path: Path, taxonomy: Taxonomy) -> None:
     data = _base()
     data.pop("companions")
+    assert load_taxonomy(_write(tmp_path, data)).hash != taxonomy.hash
+
+
+@pytest.mark.parametrize(
+    ("component", "message"),
+    [
+        (
+            {"of": "no_such", "parts": ["lighting"], "context": ["x"]},
+            r"components\[0\]: 'of' 'no_such' is not",
+        ),
+        ({"of": "auto_parts", "parts": ["lamps"], "context": ["x"]}, r"'parts' 'lamps' is not a cluster id"),
+        ({"of": "auto_parts", "parts": [], "context": ["x"]}, r"'parts' needs at least one cluster id"),
+        ({"of": "auto_parts", "parts": ["auto_parts"], "context": ["x"]}, r"'parts' lists 'of' itself"),
+        ({"of": "auto_parts", "parts": ["lighting"], "context": []}, r"'context' needs at least one phrase"),
+        (
+            {"of": "auto_parts", "parts": ["lighting"], "context": ["x"], "factor": 1},
+            r"unknown key\(s\) 'factor'",
+        ),
+    ],
+)
+def test_component_validation(tmp_path: Path, component: dict[str, object], message: str) -> None:
+    data = _base()
+    data["components"] = [component]
+    with pytest.raises(TaxonomyError, match=message):
+        load_taxonomy(_write(tmp_path, data))
+    data["components"] = {"of": "auto_parts"}
+    with pytest.raises(TaxonomyError, match=r"'components' must be a list of mappings"):
+        load_taxonomy(_write(tmp_path, data))
+
+
+def test_components_are_read_and_hashed(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    vehicle = [c for c in taxonomy.components if c.whole == "auto_parts"]
+    assert vehicle and {"lighting", "locks_security"} <= set(vehicle[0].parts)
+    data = _base()
+    data.pop("components")
     assert load_taxonomy(_write(tmp_path, data)).hash != taxonomy.hash
 
 
