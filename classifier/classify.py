@@ -278,7 +278,7 @@ def _shared_code_without_text(evidence: dict[str, Evidence], modelled: set[str])
         supported = {
             c
             for c in cids
-            if evidence[c].product_named
+            if evidence[c].own_named
             or c in modelled
             or set(evidence[c].ics_codes).difference(*(evidence[o].ics_codes for o in cids if o != c))
         }

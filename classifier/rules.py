@@ -140,6 +140,8 @@ class Evidence:
     #: a product keyword of the cluster is anywhere in the text; hazard and rule words ("cadmium", "lead
     #: content") are not: they do not say whose product it is
     product_named: bool = False
+    #: ... by a keyword of its own, not by a group's word ("clothing" names children's wear and socks too)
+    own_named: bool = False
     #: the notice (not a news item) restricts substances in products, and this cluster's product is named
     restricted: bool = False
 
@@ -597,7 +599,12 @@ class RuleMatcher:
     def _keywords(
         self, doc: Doc, with_codes: bool, restriction: bool
     ) -> tuple[
-        dict[str, tuple[float, list[str]]], set[str], dict[str, set[str]], dict[str, set[str]], set[str]
+        dict[str, tuple[float, list[str]]],
+        set[str],
+        dict[str, set[str]],
+        dict[str, set[str]],
+        set[str],
+        dict[str, set[str]],
     ]:
         """Keyword evidence per cluster, the clusters negated in the title or products, the fields where
         each cluster's product keywords are, those keywords of the title, and the clusters whose title
@@ -692,7 +699,7 @@ class RuleMatcher:
             if ("title" in where and "title" not in own[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
-        return out, negated, named, title_words, purpose_only
+        return out, negated, named, title_words, purpose_only, own
 
     def _narrowed(self, hits: list[tuple[_Entry, str, list[int]]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
@@ -730,7 +737,7 @@ class RuleMatcher:
             ev.ics = score
             ev.reasons.append(reason)
         restriction = _restricts(doc)
-        found, negated, named, title_words, purpose_only = self._keywords(
+        found, negated, named, title_words, purpose_only, own = self._keywords(
             doc, bool(hs_codes or ics_codes), restriction
         )
         for cid, (score, reasons) in found.items():
@@ -741,6 +748,7 @@ class RuleMatcher:
             ev.title_words = frozenset(title_words.get(cid, ()))
             ev.title_purpose = cid in purpose_only
             ev.product_named = bool(named.get(cid))
+            ev.own_named = bool(own.get(cid))
             ev.restricted = restriction and ev.product_named
         for cid in negated:
             # also a cluster without any evidence: the model's score and companions must see it

@@ -477,6 +477,18 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     assert "childrens_wear_zhili" not in _clusters(
         rules, "美国CPSC加强儿童文具铅含量执法", description="企业须提供儿童产品证书。", kind="news"
     )
+    # blind10 (read after its one scoring): effluent rules of the dyeing industry, ornamental fish, lubricating
+    # oils for motorcycle engines; French irons; down clothing is one kind of garment (criterion 3)
+    assert not _clusters(rules, "Textile Dyeing and Finishing Industry (Effluent Quality Standards) Rules")
+    assert not _clusters(
+        rules, "Health requirements for the import of live ornamental aquatic animals", kind="sps"
+    )
+    assert not _clusters(rules, "Lubricating oils for motor vehicle and motorcycle engines - Specification")
+    assert "small_kitchen_personal_appliances" in _clusters(
+        rules, "Appareils électrodomestiques - Fers à repasser"
+    )
+    down = _clusters(rules, "Quality Labelling Standards for down clothing", hs_codes=["6201", "6202"])
+    assert list(down) == ["apparel_knitwear"]
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
