@@ -50,9 +50,9 @@ from classifier.text import cjk_runs, fold, has_cjk, tokens, without_exclusions
 #: the field where a subject-only sector's words count and where a named product narrows them (the products
 #: field too gained nothing on the gold sets, and would read any pasted code title that slips through) ...
 _SUBJECT = "title"
-#: ... but in a restriction of substances the products field lists what is restricted: "textile articles"
-#: there is a subject too (Maine's PFAS rule, labelling criterion 3)
-_RESTRICTION_SUBJECTS = frozenset({_SUBJECT, "products"})
+#: ... but in a restriction of substances the products field and the description list what is restricted:
+#: "textile articles" there is a subject too (Maine's and Connecticut's PFAS rules, labelling criterion 3)
+_RESTRICTION_SUBJECTS = frozenset({_SUBJECT, "products", "description"})
 _TITLE_SUBJECTS = frozenset({_SUBJECT})
 #: a restriction of substances in products (PFAS, skin sensitisers, "chemicals of high concern")
 RESTRICTION = re.compile(
@@ -787,7 +787,8 @@ class RuleMatcher:
 
 
 def _restricts(doc: Doc) -> bool:
-    """A notice (not a news item) that restricts substances in products: its products field is a subject."""
+    """A notice (not a news item) that restricts substances in products: its products field and description
+    are subjects."""
     return doc.kind != "news" and is_restriction(doc.title, doc.description)
 
 

@@ -872,6 +872,15 @@ def test_every_product_a_substance_restriction_names_is_a_subject(rules: Classif
         products="Cookware, cosmetics, textile articles, ski wax, upholstered furniture",
     )
     assert set(found) >= {"childrens_wear_zhili", "socks_hosiery", "neckties_silk", "home_textiles"}
+    # ... and so does the description when it lists them (Connecticut's PFAS rule)
+    found = _clusters(
+        rules,
+        "Connecticut: Prohibition of Intentionally Added PFAS in Certain Consumer Products",
+        description="The prohibition covers cookware; cosmetics; textile articles, including apparel, bedding and "
+        "curtains; and upholstered furniture.",
+        products="Consumer products containing PFAS",
+    )
+    assert set(found) >= {"childrens_wear_zhili", "socks_hosiery", "neckties_silk", "cups_thermos_cookware"}
     # ... and not in a rule on anything else
     assert "neckties_silk" not in _clusters(rules, "Fibre names", products="Cookware, textile articles")
     # without a restriction of substances the best product decides as usual
