@@ -489,6 +489,14 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     )
     down = _clusters(rules, "Quality Labelling Standards for down clothing", hs_codes=["6201", "6202"])
     assert list(down) == ["apparel_knitwear"]
+    # a rule on crystal glass (composition, labelling) is the crystal makers', whatever its 7013 code says
+    crystal = _clusters(
+        rules,
+        "Proposal for a Regulation on the composition, labelling and marking of crystal glass",
+        description="Drinking glasses, decanters and vases sold as crystal glass shall meet the composition limits.",
+        hs_codes=["7013"],
+    )
+    assert "crystal_glass" in crystal and "cups_thermos_cookware" not in crystal
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
