@@ -497,6 +497,15 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         hs_codes=["7013"],
     )
     assert "crystal_glass" in crystal and "cups_thermos_cookware" not in crystal
+    # fish and shrimp named in a veterinary-drug residue rule are aquatic products; fish feed is feed
+    residues = _clusters(
+        rules,
+        "Draft amendment to the Standards for Veterinary Drug Residue Limits in Foods",
+        products="Honey; royal jelly; fish; shrimp; livestock tissues",
+        kind="sps",
+    )
+    assert {"aquatic_products", "honey_bee_products"} <= set(residues)
+    assert not _clusters(rules, "Compounded fish feed - Specification", kind="sps")
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
