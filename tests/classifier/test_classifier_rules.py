@@ -506,6 +506,14 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     )
     assert {"aquatic_products", "honey_bee_products"} <= set(residues)
     assert not _clusters(rules, "Compounded fish feed - Specification", kind="sps")
+    # plastic food-contact articles are the plastics makers' too (a companion of cookware), metal ones not
+    plastic = _clusters(
+        rules, "EU ban on bisphenol A in plastic food contact materials: tableware and bottles"
+    )
+    assert {"cups_thermos_cookware", "moulds_plastics"} <= set(plastic)
+    assert plastic["moulds_plastics"][0] == "with:cups_thermos_cookware"
+    steel = _clusters(rules, "Stainless steel tableware and kitchen utensils for food contact")
+    assert "moulds_plastics" not in steel
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
