@@ -514,6 +514,14 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
     assert plastic["moulds_plastics"][0] == "with:cups_thermos_cookware"
     steel = _clusters(rules, "Stainless steel tableware and kitchen utensils for food contact")
     assert "moulds_plastics" not in steel
+    # the RoHS categories name "electrical and electronic tools": the power-tool makers'
+    rohs = _clusters(
+        rules,
+        "Restriction of the use of certain hazardous substances in electrical and electronic equipment",
+        description="Categories: large household appliances; small household appliances; IT and telecommunications "
+        "equipment; lighting equipment; electrical and electronic tools; toys, leisure and sports equipment.",
+    )
+    assert "hardware_power_tools" in rohs
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
