@@ -522,6 +522,14 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         "equipment; lighting equipment; electrical and electronic tools; toys, leisure and sports equipment.",
     )
     assert "hardware_power_tools" in rohs
+    # GB 31701's "textile products for infants and children" names children's wear: apparel's chapter 61 yields
+    infants = _clusters(
+        rules,
+        "Safety technical code for textile products for infants and children",
+        hs_codes=["6111", "6209", "6103", "6104"],
+        ics_codes=["61.020"],
+    )
+    assert list(infants) == ["childrens_wear_zhili"]
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
