@@ -4,7 +4,8 @@ Some clusters go together by the labelling policy rather than by words: a rule o
 (seat-belt anchorages, glazing, door locks: ``auto_parts``) made for passenger cars concerns the car makers
 (``nev_vehicles``) as well. A companion is added when its source is labelled, one of its context phrases
 occurs in the item (English on stemmed tokens, Chinese as substrings, like keywords) and the target is not
-ruled out by one of its negative phrases ("child restraint systems" for cars). Its score is the source's
+ruled out by one of its negative phrases ("child restraint systems" for cars); an entry may be limited to some
+kinds of item (news on brake pads is mostly about the aftermarket, not car makers). Its score is the source's
 times ``factor``; its reasons name the source and the context: ``with:auto_parts``, ``ctx:motor vehicle``.
 """
 
@@ -39,6 +40,8 @@ class Companions:
         out: list[Label] = []
         for rule, phrases in self._rules:
             if rule.source not in have or rule.target in have or rule.target in negated:
+                continue
+            if doc.kind not in rule.kinds:
                 continue
             if toks is None:
                 toks, folded = tokens(text), fold(text)

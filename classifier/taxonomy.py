@@ -59,7 +59,9 @@ _ALLOWED = frozenset((*_REQUIRED, *_LIST_KEYS))
 _TOP_KEYS = frozenset({"version", "clusters", "sectors", "companions", "components", "instrument_names"})
 _SECTOR_LISTS = ("keywords_en", "keywords_zh", "negative_keywords")
 _SECTOR_KEYS = (*_SECTOR_LISTS, "subject_only", "broad", "members")
-_COMPANION_KEYS = ("from", "to", "context", "factor")
+_COMPANION_KEYS = ("from", "to", "context", "factor", "kinds")
+#: the kinds of item a companion may be limited to
+_KINDS = ("tbt", "sps", "news")
 _COMPONENT_KEYS = ("of", "parts", "context")
 
 
@@ -116,12 +118,14 @@ class Sector:
 @dataclass(frozen=True, slots=True)
 class Companion:
     """A label that brings another: when ``source`` is labelled and a ``context`` phrase occurs, ``target``
-    is labelled too, at ``factor`` times the source's score (unless the target is negated)."""
+    is labelled too, at ``factor`` times the source's score (unless the target is negated), in items of the
+    given ``kinds`` (all, when the entry names none)."""
 
     source: str
     target: str
     context: tuple[str, ...]
     factor: float = 0.9
+    kinds: tuple[str, ...] = _KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +307,19 @@ def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companio
         factor = item.get("factor", 0.9)
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
             raise TaxonomyError(f"{where}: 'factor' {factor!r} must be a number in (0, 1]")
-        out.append(Companion(ends["from"], ends["to"], tuple(dict.fromkeys(context)), float(factor)))
+        kinds = _string_list(item.get("kinds"), "kinds", where) or list(_KINDS)
+        unknown = [k for k in kinds if k not in _KINDS]
+        if unknown:
+            raise TaxonomyError(f"{where}: 'kinds' {unknown[0]!r} is not one of {', '.join(_KINDS)}")
+        out.append(
+            Companion(
+                ends["from"],
+                ends["to"],
+                tuple(dict.fromkeys(context)),
+                float(factor),
+                tuple(dict.fromkeys(kinds)),
+            )
+        )
     return out
 
 

@@ -565,6 +565,15 @@ def test_rule_words_beside_a_product_the_title_names_are_side_words(rules: Class
     assert list(found) == ["umbrellas"]
 
 
+def test_the_car_makers_companion_is_for_notifications(rules: Classifier) -> None:
+    # a rule on brake pads for passenger cars concerns the car makers; news on brake pads is mostly about the
+    # aftermarket (three of four annotators)
+    title = "Copper limit in brake pads for passenger cars"
+    assert "nev_vehicles" in _clusters(rules, title)
+    news = _clusters(rules, title, kind="news")
+    assert "auto_parts" in news and "nev_vehicles" not in news
+
+
 def test_parts_of_a_vehicle_are_auto_parts(rules: Classifier) -> None:
     # criteria 2 and 3: a headlamp or a door lock in a motor-vehicle rule is no rule on lamps or locks
     headlamps = _clusters(

@@ -203,6 +203,10 @@ def test_bundled_sectors(taxonomy: Taxonomy) -> None:
         ({"from": "toys", "to": "tea", "context": []}, r"'context' needs at least one phrase"),
         ({"from": "toys", "to": "tea", "context": ["x"], "factor": 2}, r"'factor' 2 must be a number"),
         ({"from": "toys", "to": "tea", "context": ["x"], "when": "y"}, r"unknown key\(s\) 'when'"),
+        (
+            {"from": "toys", "to": "tea", "context": ["x"], "kinds": ["press"]},
+            r"'kinds' 'press' is not one of",
+        ),
     ],
 )
 def test_companion_validation(tmp_path: Path, companion: dict[str, object], message: str) -> None:
