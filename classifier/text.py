@@ -119,13 +119,23 @@ _SCOPE_OPEN = re.compile(
     r"excluded\s+from\s+(?:its|the|this)\s+scope|se\s+excluyen|"
     r"no\s+(?:se\s+)?aplica(?:n|rá)?\s+a|ne\s+s['’]appliquen?t?\s+pas|sont\s+exclus|"
     r"(?:queda|quedan|está|están)\s+excluid[oa]s?|se\s+exceptúan|(?:does|do|shall)\s+not\s+cover)\b|"
-    r"\b(?:excluded|exclusions?|excluid[oa]s|exclus)\s*:|不适用于",
+    r"\b(?:excluded|exclusions?|exemptions?|exempted|excluid[oa]s|exclus)\s*:|不适用于",
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 #: a word every scope-exclusion opening contains: most texts have none, and a substring test is much cheaper
 #: than the pattern
-_SCOPE_HINTS = ("not appl", "exclu", "no aplica", "no se aplica", "appliqu", "exceptú", "not cover", "不适用")
+_SCOPE_HINTS = (
+    "not appl",
+    "exclu",
+    "no aplica",
+    "no se aplica",
+    "appliqu",
+    "exceptú",
+    "not cover",
+    "exempt",
+    "不适用",
+)
 
 
 #: the verb of an exclusion whose subject comes first ("Footwear, toys and bedding are not covered"): the

@@ -409,6 +409,7 @@ def test_an_exclusion_whose_subject_comes_first(rules: Classifier) -> None:
     assert without_exclusions("Lamps. The following are excluded: toys, pens. Kettles.") == "Lamps.  Kettles."
     # a verb that opens its clause names the exclusion after it, as before
     assert without_exclusions("Robes. Sont exclus les chaussures. Fin.") == "Robes.   Fin."
+    assert without_exclusions("Lead in locks. Exemptions: crystal glass. Fin.") == "Lead in locks.   Fin."
     assert without_exclusions("Les chaussures sont exclues. Fin.") == " . Fin."
     found = _clusters(
         rules,
@@ -530,6 +531,20 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         ics_codes=["61.020"],
     )
     assert list(infants) == ["childrens_wear_zhili"]
+    # blind11 (read after its one scoring): an umbrella law, pellet stoves, barbecue firelighters, queen bees,
+    # fur farming; heart valve prostheses are medical devices; every prepackaged food is food-wide
+    assert not _clusters(rules, "Draft umbrella law on market surveillance of non-food products")
+    assert not _clusters(rules, "Norma de emisión para calefactores a pellets de madera")
+    assert not _clusters(
+        rules, "Consumer Goods (Barbecue Firelighters and Lighter Fluids) Information Standard"
+    )
+    assert not _clusters(rules, "Import requirements for honey bee queens", kind="sps")
+    assert not _clusters(rules, "Law amending the Law on the welfare of animals: a ban on fur farming")
+    assert "medical_devices" in _clusters(rules, "Technical requirements for heart valve prostheses")
+    foods = _clusters(
+        rules, "Labelling of food", description="It applies to all prepackaged foods.", kind="sps"
+    )
+    assert set(foods) == {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
@@ -589,6 +604,16 @@ def test_parts_of_a_vehicle_are_auto_parts(rules: Classifier) -> None:
         hs_codes=["830120", "870829"],
     )
     assert "auto_parts" in latches and "locks_security" not in latches
+    lamps = _clusters(
+        rules,
+        "Lighting and light-signalling devices of motorcycles and mopeds",
+        description="Headlamps, stop lamps and direction indicators of category L vehicles.",
+        hs_codes=["851220"],
+    )
+    assert "lighting" not in lamps
+    # the non-stick coating of an air fryer is the appliance's, not a cookware rule
+    fryers = _clusters(rules, "Air fryers: PFAS in non-stick coatings under scrutiny", kind="news")
+    assert "small_kitchen_personal_appliances" in fryers and "cups_thermos_cookware" not in fryers
     # without the vehicle context, or without an auto part, lamps and locks are theirs
     assert "lighting" in _clusters(rules, "LED lamps with integrated control gear for general lighting")
     assert "locks_security" in _clusters(rules, "Mechanical door locks for buildings", hs_codes=["830140"])
