@@ -142,12 +142,15 @@ _SCOPE_HINTS = (
 #: exclusion runs back to the start of its sentence or clause
 _SCOPE_CLOSE = re.compile(
     r"\b(?:is|are)\s+(?:(?:also\s+)?not\s+covered|(?:also\s+)?excluded|exempt(?:ed)?\s+from)\b|"
-    r"\b(?:does|do)\s+not\s+fall\s+(?:within|under)\b|\b(?:sont|est)\s+exclue?s?\b",
+    r"\b(?:does|do)\s+not\s+fall\s+(?:within|under)\b|\b(?:sont|est)\s+exclue?s?\b|"
+    # "Lock cylinders are assessed separately under the Technical Regulation for Locks"
+    r"\b(?:is|are)\s+(?:assessed|addressed|covered|dealt\s+with|regulated)\s+(?:separately|elsewhere|"
+    r"by\s+(?:a\s+)?separate|under\s+(?:a\s+)?separate)\b",
     re.I,
 )
 #: where a sentence's clause begins: a sentence end, or a word that opens a new clause
 _CLAUSE_START = re.compile(r"[.;!?。；！？\n]|\b(?:but|while|whereas|however)\b", re.I)
-_CLOSE_HINTS = ("not covered", "exclu", "exempt", "not fall")
+_CLOSE_HINTS = ("not covered", "exclu", "exempt", "not fall", "separate", "elsewhere")
 
 
 def _without_leading_exclusions(text: str) -> str:

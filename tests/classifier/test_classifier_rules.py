@@ -410,6 +410,13 @@ def test_an_exclusion_whose_subject_comes_first(rules: Classifier) -> None:
     # a verb that opens its clause names the exclusion after it, as before
     assert without_exclusions("Robes. Sont exclus les chaussures. Fin.") == "Robes.   Fin."
     assert without_exclusions("Lead in locks. Exemptions: crystal glass. Fin.") == "Lead in locks.   Fin."
+    # ... and so do things "assessed separately" or "addressed by separate acts"
+    doors = _clusters(
+        rules,
+        "Technical Regulation for steel doors for residential buildings",
+        description="Lock cylinders and lock cases are assessed separately under another regulation.",
+    )
+    assert "hardware_power_tools" in doors and "locks_security" not in doors
     assert without_exclusions("Les chaussures sont exclues. Fin.") == " . Fin."
     found = _clusters(
         rules,
