@@ -618,6 +618,13 @@ def test_parts_of_a_vehicle_are_auto_parts(rules: Classifier) -> None:
         hs_codes=["851220"],
     )
     assert "lighting" not in lamps
+    # the azo dyes a textile regulation limits are the textile's, not a rule for the dye makers
+    azo = _clusters(
+        rules,
+        "National Technical Regulation on the content of formaldehyde and azo colourants in textile products",
+        description="Limits for azo colourants releasing aromatic amines and for formaldehyde in textiles.",
+    )
+    assert "textile_fabrics_fibres" in azo and "chemicals_dyes_fluoro" not in azo
     # the non-stick coating of an air fryer is the appliance's, not a cookware rule
     fryers = _clusters(rules, "Air fryers: PFAS in non-stick coatings under scrutiny", kind="news")
     assert "small_kitchen_personal_appliances" in fryers and "cups_thermos_cookware" not in fryers
