@@ -538,6 +538,12 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         ics_codes=["61.020"],
     )
     assert list(infants) == ["childrens_wear_zhili"]
+    cords = _clusters(
+        rules,
+        "Safety technical specifications for children's garments - Cords and drawstrings",
+        ics_codes=["61.020"],
+    )
+    assert list(cords) == ["childrens_wear_zhili"]
     # blind11 (read after its one scoring): an umbrella law, pellet stoves, barbecue firelighters, queen bees,
     # fur farming; heart valve prostheses are medical devices; every prepackaged food is food-wide
     assert not _clusters(rules, "Draft umbrella law on market surveillance of non-food products")
@@ -552,6 +558,26 @@ def test_words_in_another_sense_found_in_fresh_data(rules: Classifier) -> None:
         rules, "Labelling of food", description="It applies to all prepackaged foods.", kind="sps"
     )
     assert set(foods) == {"aquatic_products", "tea", "vegetables_processed_foods", "honey_bee_products"}
+    # blind12 (read after its one scoring): microplastic filters of washing machines are no car filters, a ban
+    # on used clothing is no clothing rule, motor-operated tools no motor rule, charging points no car rule
+    assert "auto_parts" not in _clusters(rules, "Household washing machines fitted with microplastic filters")
+    assert not _clusters(
+        rules,
+        "Prohibition of Importation of Used Clothing and Used Footwear Regulations",
+        hs_codes=["630900"],
+    )
+    assert "pumps_motors_compressors" not in _clusters(
+        rules, "Electric motor-operated hand-held tools - Safety"
+    )
+    assert "nev_vehicles" not in _clusters(rules, "Publicly accessible charging points for electric vehicles")
+    assert not _clusters(
+        rules, "Import conditions for live queen honey bees and honey bee germplasm", kind="sps"
+    )
+    assert "pearls" not in _clusters(rules, "欧盟包装法规限制发泡塑料包装 珍珠棉企业需转型", kind="news")
+    assert "medical_devices" in _clusters(rules, "SFDA Requirements for Medical Compression Hosiery")
+    assert "moulds_plastics" in _clusters(
+        rules, "Límites de plomo para vajillas y utensilios de cocina de plástico"
+    )
     # a "responsible person" is a duty of every general product safety law, not a cosmetics word
     assert not _clusters(
         rules,
@@ -618,6 +644,13 @@ def test_parts_of_a_vehicle_are_auto_parts(rules: Classifier) -> None:
         hs_codes=["851220"],
     )
     assert "lighting" not in lamps
+    substitutes = _clusters(
+        rules,
+        "Use of LED substitute light sources in approved vehicle headlamps",
+        ics_codes=["43.040.20"],
+        hs_codes=["8539"],
+    )
+    assert "auto_parts" in substitutes and "lighting" not in substitutes
     # the azo dyes a textile regulation limits are the textile's, not a rule for the dye makers
     azo = _clusters(
         rules,
