@@ -278,32 +278,46 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
     )
 
 
-def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companion]:
-    """The optional ``companions`` list: ``{from, to, context, factor}`` mappings."""
+def _entries(raw: Any, name: str, keys: tuple[str, ...], source: str) -> list[tuple[str, dict[str, Any]]]:
+    """The optional top-level list ``name`` of mappings with ``keys``: ``(where, mapping)`` for each entry, its
+    keys checked; ``where`` names the entry in error messages."""
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise TaxonomyError(
-            f"{source}: 'companions' must be a list of mappings with {', '.join(_COMPANION_KEYS)}"
-        )
-    ids = {c.id for c in clusters}
+        raise TaxonomyError(f"{source}: '{name}' must be a list of mappings with {', '.join(keys)}")
     out = []
     for pos, item in enumerate(raw):
-        where = f"{source}: companions[{pos}]"
-        _check_mapping(item, _COMPANION_KEYS, where)
-        ends = {}
-        for key in ("from", "to"):
-            value = item.get(key)
-            if value not in ids:
-                raise TaxonomyError(
-                    f"{where}: '{key}' {value!r} is not a cluster id. Fix: use an id of 'clusters'."
-                )
-            ends[key] = str(value)
-        if ends["from"] == ends["to"]:
+        where = f"{source}: {name}[{pos}]"
+        _check_mapping(item, keys, where)
+        out.append((where, item))
+    return out
+
+
+def _cluster_ref(value: Any, key: str, where: str, ids: set[str]) -> str:
+    """A cluster id an entry names under ``key``."""
+    if value not in ids:
+        raise TaxonomyError(f"{where}: '{key}' {value!r} is not a cluster id. Fix: use an id of 'clusters'.")
+    return str(value)
+
+
+def _context(item: dict[str, Any], where: str) -> tuple[str, ...]:
+    """An entry's context phrases: at least one."""
+    context = _string_list(item.get("context"), "context", where)
+    if not context:
+        raise TaxonomyError(f"{where}: 'context' needs at least one phrase")
+    return tuple(dict.fromkeys(context))
+
+
+def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companion]:
+    """The optional ``companions`` list: ``{from, to, context, factor, kinds}`` mappings."""
+    ids = {c.id for c in clusters}
+    out = []
+    for where, item in _entries(raw, "companions", _COMPANION_KEYS, source):
+        source_id = _cluster_ref(item.get("from"), "from", where, ids)
+        target = _cluster_ref(item.get("to"), "to", where, ids)
+        if source_id == target:
             raise TaxonomyError(f"{where}: 'from' and 'to' are the same cluster. Fix: remove the entry.")
-        context = _string_list(item.get("context"), "context", where)
-        if not context:
-            raise TaxonomyError(f"{where}: 'context' needs at least one phrase")
+        context = _context(item, where)
         factor = item.get("factor", 0.9)
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
             raise TaxonomyError(f"{where}: 'factor' {factor!r} must be a number in (0, 1]")
@@ -311,48 +325,24 @@ def _companions(raw: Any, clusters: list[Cluster], source: str) -> list[Companio
         unknown = [k for k in kinds if k not in _KINDS]
         if unknown:
             raise TaxonomyError(f"{where}: 'kinds' {unknown[0]!r} is not one of {', '.join(_KINDS)}")
-        out.append(
-            Companion(
-                ends["from"],
-                ends["to"],
-                tuple(dict.fromkeys(context)),
-                float(factor),
-                tuple(dict.fromkeys(kinds)),
-            )
-        )
+        out.append(Companion(source_id, target, context, float(factor), tuple(dict.fromkeys(kinds))))
     return out
 
 
 def _components(raw: Any, clusters: list[Cluster], source: str) -> list[Component]:
     """The optional ``components`` list: ``{of, parts, context}`` mappings."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise TaxonomyError(
-            f"{source}: 'components' must be a list of mappings with {', '.join(_COMPONENT_KEYS)}"
-        )
     ids = {c.id for c in clusters}
     out = []
-    for pos, item in enumerate(raw):
-        where = f"{source}: components[{pos}]"
-        _check_mapping(item, _COMPONENT_KEYS, where)
-        whole = item.get("of")
-        if whole not in ids:
-            raise TaxonomyError(f"{where}: 'of' {whole!r} is not a cluster id. Fix: use an id of 'clusters'.")
+    for where, item in _entries(raw, "components", _COMPONENT_KEYS, source):
+        whole = _cluster_ref(item.get("of"), "of", where, ids)
         parts = _string_list(item.get("parts"), "parts", where)
         if not parts:
             raise TaxonomyError(f"{where}: 'parts' needs at least one cluster id")
         for part in parts:
-            if part not in ids:
-                raise TaxonomyError(
-                    f"{where}: 'parts' {part!r} is not a cluster id. Fix: use an id of 'clusters'."
-                )
+            _cluster_ref(part, "parts", where, ids)
             if part == whole:
                 raise TaxonomyError(f"{where}: 'parts' lists 'of' itself ({part!r}). Fix: remove it.")
-        context = _string_list(item.get("context"), "context", where)
-        if not context:
-            raise TaxonomyError(f"{where}: 'context' needs at least one phrase")
-        out.append(Component(str(whole), tuple(dict.fromkeys(parts)), tuple(dict.fromkeys(context))))
+        out.append(Component(whole, tuple(dict.fromkeys(parts)), _context(item, where)))
     return out
 
 
