@@ -89,6 +89,8 @@ GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "gold"
         ("blind11_news.jsonl", 60, {"blind11"}),
         ("blind12_eping.csv", 120, {"blind12"}),
         ("blind12_news.jsonl", 60, {"blind12"}),
+        ("blind13_eping.csv", 120, {"blind13"}),
+        ("blind13_news.jsonl", 60, {"blind13"}),
     ],
 )
 def test_gold_files_read_whole(taxonomy: Taxonomy, name: str, count: int, splits: set[str]) -> None:
