@@ -7,12 +7,13 @@ gives the words of a measure that covers a whole sector (all food), which then c
 sector (or, for an entry that lists ``members``, every cluster it lists: clothing in general concerns the
 children's wear and socks makers too). An optional top-level ``companions`` list says when a label brings a
 second one: a rule on vehicle components (``auto_parts``) in a passenger-car context concerns car makers too
-(``nev_vehicles``). An optional top-level ``components`` list says when a cluster's products are parts of
-another's: a headlamp or a door lock in a motor-vehicle rule is an auto part, not a lamp or a lock. An optional top-level ``instrument_names`` list gives the titles of laws and lists whose
-words name no product ("Standards and Specifications for Foods and Food Additives" is the name of Japan's food
-law, not a measure on food additives): keywords inside them are not matched. The loader rejects unknown keys,
-duplicate ids and malformed HS/ICS codes with a message that names the file, the cluster id, the key and the
-fix. The file is re-read when it changes on disk, so an edit takes effect without code changes (and, for a
+(``nev_vehicles``); an entry may be limited to some kinds of item. An optional top-level ``components`` list
+says when a cluster's products are parts of another's: a headlamp or a door lock in a motor-vehicle rule is an
+auto part, not a lamp or a lock. An optional top-level ``instrument_names`` list gives the titles of laws and
+lists whose words name no product ("Standards and Specifications for Foods and Food Additives" is the name of
+Japan's food law, not a measure on food additives): keywords inside them are not matched. The loader rejects
+unknown keys, duplicate ids and malformed HS/ICS codes with a message that names the file, the cluster id, the
+key and the fix. The file is re-read when it changes on disk, so an edit takes effect without code changes (and, for a
 running service, on the next batch).
 
 >>> tax = load_taxonomy()                       # doctest: +SKIP
