@@ -228,7 +228,7 @@ class Classifier:
 
     def _label(self, doc: Doc, model_row: Sequence[float] | None, today: date | None) -> Labels:
         scored, in_title, negated = self._scores(doc, model_row)
-        parts = self.components.parts(doc, {c: sc for c, (sc, _) in scored.items()}, self.settings.min_score)
+        parts = self.components.parts(doc, scored, self.settings.min_score)
         for cid in parts:
             # a headlamp in a motor-vehicle rule is an auto part: the lamp makers' cluster is ruled out
             score, reasons = scored[cid]

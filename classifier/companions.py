@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from classifier.doc import Doc
 from classifier.taxonomy import Taxonomy
-from classifier.text import fold, has_cjk, tokens
+from classifier.text import PhraseText, phrase_key
 
 Label = tuple[str, float, list[str]]
 
@@ -24,39 +24,24 @@ class Companions:
     """The companions of a taxonomy, with their context phrases prepared for matching."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
-        self._rules = [
-            (c, [(p, tuple(tokens(p)) if not has_cjk(p) else fold(p)) for p in c.context])
-            for c in taxonomy.companions
-        ]
+        self._rules = [(c, [(p, phrase_key(p)) for p in c.context]) for c in taxonomy.companions]
 
     def add(self, doc: Doc, kept: Sequence[Label], negated: set[str]) -> list[Label]:
         """The companion labels of ``kept`` (labels as ``(cluster id, score, reasons)``)."""
         if not self._rules:
             return []
         have = {cid: score for cid, score, _ in kept}
-        text = doc.model_text()
-        toks: list[str] | None = None
-        folded = ""
+        text = PhraseText(doc.model_text())
         out: list[Label] = []
         for rule, phrases in self._rules:
             if rule.source not in have or rule.target in have or rule.target in negated:
                 continue
             if doc.kind not in rule.kinds:
                 continue
-            if toks is None:
-                toks, folded = tokens(text), fold(text)
-            found = next((p for p, key in phrases if occurs(key, toks, folded)), None)
+            found = next((p for p, key in phrases if text.has(key)), None)
             if found is None:
                 continue
             score = have[rule.source] * rule.factor
             have[rule.target] = score
             out.append((rule.target, score, [f"with:{rule.source}", f"ctx:{found}"]))
         return out
-
-
-def occurs(key: tuple[str, ...] | str, toks: list[str], folded: str) -> bool:
-    """Whether a prepared phrase (stemmed tokens, or folded Chinese) occurs in a text's tokens or folded text."""
-    if isinstance(key, str):
-        return key in folded
-    n = len(key)
-    return any(tuple(toks[i : i + n]) == key for i in range(len(toks) - n + 1) if toks[i] == key[0])

@@ -9,33 +9,27 @@ damped like a negated cluster's and the part is treated as negated (no companion
 
 from __future__ import annotations
 
-from classifier.companions import occurs
+from collections.abc import Mapping
+
 from classifier.doc import Doc
 from classifier.taxonomy import Taxonomy
-from classifier.text import fold, has_cjk, tokens
+from classifier.text import PhraseText, phrase_key
 
 
 class Components:
     """The components of a taxonomy, with their context phrases prepared for matching."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
-        self._rules = [
-            (c.whole, c.parts, [tuple(tokens(p)) if not has_cjk(p) else fold(p) for p in c.context])
-            for c in taxonomy.components
-        ]
+        self._rules = [(c.whole, c.parts, [phrase_key(p) for p in c.context]) for c in taxonomy.components]
 
-    def parts(self, doc: Doc, scores: dict[str, float], min_score: float) -> set[str]:
-        """The clusters of ``scores`` that are parts of a whole scoring ``min_score`` or more in its context."""
+    def parts(self, doc: Doc, scored: Mapping[str, tuple[float, object]], min_score: float) -> set[str]:
+        """The clusters of ``scored`` (cluster id -> (score, ...)) that are parts of a whole scoring
+        ``min_score`` or more, in its context."""
         out: set[str] = set()
-        if not self._rules:
-            return out
-        toks: list[str] | None = None
-        folded = ""
+        title = PhraseText(doc.title)
         for whole, parts, keys in self._rules:
-            if scores.get(whole, 0.0) < min_score or not any(p in scores for p in parts):
+            if whole not in scored or scored[whole][0] < min_score or not any(p in scored for p in parts):
                 continue
-            if toks is None:
-                toks, folded = tokens(doc.title), fold(doc.title)
-            if any(occurs(key, toks, folded) for key in keys):
-                out.update(p for p in parts if p in scores)
+            if any(title.has(key) for key in keys):
+                out.update(p for p in parts if p in scored)
         return out

@@ -81,6 +81,38 @@ _ICS_IN_TEXT = re.compile(
 )
 
 
+#: a phrase prepared for :class:`PhraseText`: its stemmed tokens, or its folded text when it is Chinese
+PhraseKey = tuple[str, ...] | str
+
+
+def phrase_key(phrase: str) -> PhraseKey:
+    """``phrase`` prepared for :meth:`PhraseText.has`: matched like keywords (English on stemmed tokens,
+    Chinese as a substring)."""
+    return fold(phrase) if has_cjk(phrase) else tuple(tokens(phrase))
+
+
+class PhraseText:
+    """A text that prepared phrases are looked up in; it is tokenised or folded only when a phrase needs it."""
+
+    __slots__ = ("_folded", "_text", "_toks")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._toks: list[str] | None = None
+        self._folded: str | None = None
+
+    def has(self, key: PhraseKey) -> bool:
+        """Whether the phrase ``key`` (:func:`phrase_key`) occurs in the text."""
+        if isinstance(key, str):
+            if self._folded is None:
+                self._folded = fold(self._text)
+            return key in self._folded
+        if self._toks is None:
+            self._toks = tokens(self._text)
+        toks, n = self._toks, len(key)
+        return any(tuple(toks[i : i + n]) == key for i in range(len(toks) - n + 1) if toks[i] == key[0])
+
+
 def codes_in_text(text: str) -> tuple[list[str], list[str]]:
     """HS and ICS codes written into free text: ``(HS code(s): 8702; 8703)``, ``(ICS code(s): 43.040)``."""
     hs = [
