@@ -161,6 +161,24 @@ class _Entry:
     sector: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """What the keywords of a notice say of each cluster."""
+
+    #: keyword evidence: (score, reasons)
+    scores: dict[str, tuple[float, list[str]]]
+    #: the clusters a negative phrase in the title or products rules out
+    negated: set[str]
+    #: the fields where each cluster's product keywords are
+    named: dict[str, set[str]]
+    #: those keywords of the title (display forms)
+    title_words: dict[str, set[str]]
+    #: the clusters whose title products only say what another product of the title is for or made of
+    purpose_only: set[str]
+    #: the fields where each cluster's own product keywords (not a sector's words) are
+    own: dict[str, set[str]]
+
+
 @dataclass(slots=True)
 class _Hit:
     start: int
@@ -594,21 +612,10 @@ class RuleMatcher:
     # -- keywords -------------------------------------------------------------------------------
     def keywords(self, doc: Doc) -> dict[str, tuple[float, list[str]]]:
         """Keyword evidence per cluster: (score, reasons)."""
-        return self._keywords(doc, any(doc.codes()), _restricts(doc))[0]
+        return self._keywords(doc, any(doc.codes()), _restricts(doc)).scores
 
-    def _keywords(
-        self, doc: Doc, with_codes: bool, restriction: bool
-    ) -> tuple[
-        dict[str, tuple[float, list[str]]],
-        set[str],
-        dict[str, set[str]],
-        dict[str, set[str]],
-        set[str],
-        dict[str, set[str]],
-    ]:
-        """Keyword evidence per cluster, the clusters negated in the title or products, the fields where
-        each cluster's product keywords are, those keywords of the title, and the clusters whose title
-        products only say what another product of the title is for."""
+    def _keywords(self, doc: Doc, with_codes: bool, restriction: bool) -> _Words:
+        """What the keywords say of each cluster (:class:`_Words`)."""
         w = self.weights
         products = doc.products
         if with_codes:
@@ -699,7 +706,7 @@ class RuleMatcher:
             if ("title" in where and "title" not in own[cid])
             or ("products" in where and not named[cid] & {"title", "products"})
         }
-        return out, negated, named, title_words, purpose_only, own
+        return _Words(out, negated, named, title_words, purpose_only, own)
 
     def _narrowed(self, hits: list[tuple[_Entry, str, list[int]]]) -> set[str]:
         """Subject-only sectors whose measure the title narrows to one of their clusters' products."""
@@ -737,20 +744,18 @@ class RuleMatcher:
             ev.ics = score
             ev.reasons.append(reason)
         restriction = _restricts(doc)
-        found, negated, named, title_words, purpose_only, own = self._keywords(
-            doc, bool(hs_codes or ics_codes), restriction
-        )
-        for cid, (score, reasons) in found.items():
+        words = self._keywords(doc, bool(hs_codes or ics_codes), restriction)
+        for cid, (score, reasons) in words.scores.items():
             ev = out[cid]
             ev.kw = score
             ev.reasons.extend(reasons)
-            ev.title_product = "title" in named.get(cid, ())
-            ev.title_words = frozenset(title_words.get(cid, ()))
-            ev.title_purpose = cid in purpose_only
-            ev.product_named = bool(named.get(cid))
-            ev.own_named = bool(own.get(cid))
+            ev.title_product = "title" in words.named.get(cid, ())
+            ev.title_words = frozenset(words.title_words.get(cid, ()))
+            ev.title_purpose = cid in words.purpose_only
+            ev.product_named = bool(words.named.get(cid))
+            ev.own_named = bool(words.own.get(cid))
             ev.restricted = restriction and ev.product_named
-        for cid in negated:
+        for cid in words.negated:
             # also a cluster without any evidence: the model's score and companions must see it
             out[cid].negated = True
         self._narrow_broad(out, doc.kind)
