@@ -191,11 +191,14 @@ def _without_leading_exclusions(text: str) -> str:
     text with one of ``_CLOSE_HINTS``."""
     out: list[str] = []
     pos = 0
+    # the last clause start seen, and how far the text has been searched for one: each part once
+    clause = searched = 0
     for m in _SCOPE_CLOSE.finditer(text):
-        start = pos
-        # the last clause start before the verb; searched only back to the end of the previous exclusion
-        for b in _CLAUSE_START.finditer(text, pos, m.start()):
-            start = b.end()
+        for b in _CLAUSE_START.finditer(text, max(searched, pos), m.start()):
+            clause = b.end()
+        searched = m.start()
+        # the exclusion starts at its clause, or where the previous one ended
+        start = max(clause, pos)
         if not text[start : m.start()].strip():
             # the verb opens its clause ("Sont exclus les chaussures"): the exclusion follows it
             continue
