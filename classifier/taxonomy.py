@@ -13,8 +13,8 @@ auto part, not a lamp or a lock. An optional top-level ``instrument_names`` list
 lists whose words name no product ("Standards and Specifications for Foods and Food Additives" is the name of
 Japan's food law, not a measure on food additives): keywords inside them are not matched. The loader rejects
 unknown keys, duplicate ids and malformed HS/ICS codes with a message that names the file, the cluster id, the
-key and the fix. The file is re-read when it changes on disk, so an edit takes effect without code changes (and, for a
-running service, on the next batch).
+key and the fix. The file is re-read when it changes on disk, so an edit takes effect without code changes
+(and, for a running service, on the next batch).
 
 >>> tax = load_taxonomy()                       # doctest: +SKIP
 >>> tax.get("toys").name_zh                     # doctest: +SKIP

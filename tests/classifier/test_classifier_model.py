@@ -150,7 +150,7 @@ def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
 ) -> None:
     # criterion 1 of the gold README: bleaching powder coded 845140 (textile washing and bleaching machines)
     clf = Classifier(taxonomy, risk_config, model=trained)
-    slip, bare, named = clf.classify_docs(
+    slip, bare, named, fire, pens, shoots = clf.classify_docs(
         [
             Doc(
                 id="MWI/209",
@@ -165,47 +165,35 @@ def test_a_code_neither_the_words_nor_the_model_support_is_a_slip(
                 hs_codes=["9503"],
             ),
             Doc(id="EU/2", title="Draft regulation on the safety of toys", hs_codes=["9503"]),
-        ]
-    )
-    assert "sewing_machinery" not in {c.cluster_id for c in slip.clusters}
-    # so is an ICS code alone: the fire behaviour of construction products under lighters' 13.220.40
-    fire = clf.classify_docs(
-        [
+            # an ICS code alone is a slip too: the fire behaviour of construction products under lighters' 13.220.40
             Doc(
                 id="EU/1190",
                 title="Classes of reaction to fire of construction products",
                 ics_codes=["13.220.40"],
-            )
-        ]
-    )[0]
-    assert "lighters" not in {c.cluster_id for c in fire.clusters}
-    # an HS and an ICS code of one cluster, under a title naming another cluster's product by its words: ball
-    # point pens coded 9613 and 97.180 (lighters')
-    pens = clf.classify_docs(
-        [
+            ),
+            # ... and an HS and an ICS code of one cluster, under a title naming another cluster's product by its
+            # words: ball point pens coded 9613 and 97.180 (lighters')
             Doc(
                 id="KEN/2058",
                 title="Ball point pens and refills - Specification",
                 hs_codes=["9613"],
                 ics_codes=["97.180"],
-            )
-        ]
-    )[0]
-    assert pens.clusters[0].cluster_id == "stationery_pens"
-    assert "lighters" not in {c.cluster_id for c in pens.clusters}
-    # a rule word of the cluster ("phytosanitary") is no product word: fresh bamboo shoots coded 4601 (plaited
-    # bamboo goods) are vegetables
-    shoots = clf.classify_docs(
-        [
+            ),
+            # a rule word of the cluster ("phytosanitary") is no product word: fresh bamboo shoots coded 4601
+            # (plaited bamboo goods) are vegetables
             Doc(
                 id="USA/3640",
                 kind="sps",
                 title="Importation of fresh bamboo shoots into the United States",
                 description="Phytosanitary requirements for fresh bamboo shoots.",
                 hs_codes=["4601"],
-            )
+            ),
         ]
-    )[0]
+    )
+    assert "sewing_machinery" not in {c.cluster_id for c in slip.clusters}
+    assert "lighters" not in {c.cluster_id for c in fire.clusters}
+    assert pens.clusters[0].cluster_id == "stationery_pens"
+    assert "lighters" not in {c.cluster_id for c in pens.clusters}
     assert "bamboo_products" not in {c.cluster_id for c in shoots.clusters}
     assert [c.cluster_id for c in bare.clusters] == ["toys"]
     assert named.clusters[0].cluster_id == "toys"
