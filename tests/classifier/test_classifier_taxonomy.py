@@ -11,6 +11,7 @@ import yaml
 from classifier import TaxonomyError, cluster_name, cluster_names, load_taxonomy
 from classifier.risk import load_risk
 from classifier.taxonomy import Taxonomy, default_path
+from classifier.text import phrase_key
 from tbtwatch.errors import ConfigError
 from tbtwatch.settings import load_settings
 
@@ -185,6 +186,19 @@ def test_sector_keywords_are_validated(tmp_path: Path) -> None:
     data["sectors"] = {"all_clothing": {"members": ["socks_hosiery"], "keywords_en": ["clothing"]}}  # type: ignore[index]
     group = load_taxonomy(_write(tmp_path, data, "g.yaml")).sectors[0]
     assert group.members == ("socks_hosiery",)
+
+
+def test_bundled_rule_phrases_are_not_written_twice(taxonomy: Taxonomy) -> None:
+    # a negative phrase or a context phrase is matched on its stemmed words: a second form of the same words
+    # ("seed drill", "seed drills") matches nothing the first does not
+    lists = [(c.id, c.negative_keywords) for c in taxonomy.clusters]
+    lists += [(s.id, s.negative_keywords) for s in taxonomy.sectors]
+    lists += [(c.source, c.context) for c in taxonomy.companions]
+    lists += [(c.whole, c.context) for c in taxonomy.components]
+    for owner, phrases in lists:
+        keys = [phrase_key(p) for p in phrases]
+        twice = sorted({p for p, k in zip(phrases, keys, strict=True) if keys.count(k) > 1})
+        assert not twice, (owner, twice)
 
 
 def test_bundled_sectors(taxonomy: Taxonomy) -> None:
